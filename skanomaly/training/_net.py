@@ -1,0 +1,50 @@
+"""The skorch net that every skanomaly detector owns (never is)."""
+
+from __future__ import annotations
+
+import torch
+from skorch import NeuralNet
+from skorch.utils import to_tensor
+
+
+class DetectorNet(NeuralNet):
+    """A skorch :class:`~skorch.NeuralNet` for unsupervised reconstruction training.
+
+    The target is the input itself, so ``fit(X, y=None)`` works without building
+    ``y``. Training shuffles with a generator seeded from ``seed`` and the epoch
+    number, so two fits with the same seed see the same batches, and nothing
+    global is touched. Methods customise training only through skorch's
+    documented hooks (``train_step_single``, ``get_loss``, ``initialize_*``).
+
+    Parameters
+    ----------
+    *args, **kwargs
+        Passed to :class:`skorch.NeuralNet`.
+    seed : int, default=0
+        Seed of the shuffling generator.
+    """
+
+    def __init__(self, *args, seed=0, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.seed = seed
+
+    def get_iterator(self, dataset, training=False):
+        if not training:
+            return super().get_iterator(dataset, training=False)
+        kwargs = self.get_params_for("iterator_train")
+        batch_size = kwargs.pop("batch_size", self.batch_size)
+        if batch_size == -1:
+            batch_size = len(dataset)
+        epoch = len(self.history)
+        kwargs["generator"] = torch.Generator().manual_seed(self.seed + 7919 * epoch)
+        return self.iterator_train(dataset, batch_size=batch_size, **kwargs)
+
+    def batch_input(self, batch) -> torch.Tensor:
+        """The batch's X as a float tensor on the net's device."""
+        Xi, _ = batch
+        return to_tensor(Xi, device=self.device)
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        """Reconstruction criterion between the output and the input ``X``."""
+        target = to_tensor(X, device=self.device)
+        return self.criterion_(y_pred, target)

@@ -1,0 +1,5 @@
+"""Helpers shared by the detectors: seeding, devices, input handling, discovery."""
+
+from skanomaly.utils.discovery import all_estimators
+
+__all__ = ["all_estimators"]

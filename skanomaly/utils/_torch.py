@@ -1,0 +1,79 @@
+"""Seeding and device helpers that never touch global random state."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+import numpy as np
+import torch
+from sklearn.utils import check_random_state
+
+
+def derive_seed(random_state) -> int:
+    """Draw an int seed from a scikit-learn ``random_state``.
+
+    An int gives the same seed every call; ``None`` a fresh one; a
+    ``RandomState`` instance is advanced, as scikit-learn does.
+    """
+    return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+
+
+def resolve_device(device) -> str:
+    """Resolve ``"auto"`` to CUDA, then MPS, then CPU; check any other name.
+
+    Parameters
+    ----------
+    device : str or torch.device
+        ``"auto"`` or anything :class:`torch.device` accepts.
+
+    Returns
+    -------
+    device : str
+        A device string torch understands, e.g. ``"cpu"`` or ``"cuda:0"``.
+
+    Raises
+    ------
+    ValueError
+        If the name is not a torch device, or names an accelerator that is absent.
+    """
+    if isinstance(device, str) and device == "auto":
+        if torch.cuda.is_available():
+            return "cuda"
+        mps = getattr(torch.backends, "mps", None)
+        if mps is not None and mps.is_available():
+            return "mps"
+        return "cpu"
+    try:
+        parsed = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ValueError(
+            f"device={device!r} is not a torch device; use 'auto', 'cpu', 'cuda', "
+            "'cuda:1', 'mps', ..."
+        ) from exc
+    if parsed.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device={device!r} was asked for but CUDA is not available")
+    if parsed.type == "mps":
+        mps = getattr(torch.backends, "mps", None)
+        if mps is None or not mps.is_available():
+            raise ValueError(
+                f"device={device!r} was asked for but MPS is not available"
+            )
+    return str(parsed)
+
+
+@contextlib.contextmanager
+def seed_context(seed: int, device: str = "cpu") -> Iterator[torch.Generator]:
+    """Seed torch inside a block and restore the global generators afterwards.
+
+    Yields a CPU :class:`torch.Generator` seeded from ``seed`` for the code that
+    takes one explicitly (data loader shuffling, augmentations).
+    """
+    devices = []
+    if torch.device(device).type == "cuda":
+        index = torch.device(device).index
+        devices = [index if index is not None else torch.cuda.current_device()]
+    with torch.random.fork_rng(devices=devices, enabled=True):
+        torch.manual_seed(seed)
+        generator = torch.Generator().manual_seed(seed)
+        yield generator
