@@ -13,10 +13,14 @@ from sklearn.utils import check_random_state
 def derive_seed(random_state) -> int:
     """Draw an int seed from a scikit-learn ``random_state``.
 
-    An int gives the same seed every call; ``None`` a fresh one; a
-    ``RandomState`` instance is advanced, as scikit-learn does.
+    An int gives the same seed every call; ``None`` a fresh one from OS entropy
+    (numpy's global generator is not drawn from); a ``RandomState`` instance is
+    advanced, as scikit-learn does.
     """
-    return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+    high = np.iinfo(np.int32).max
+    if random_state is None:
+        return int(np.random.default_rng().integers(high))
+    return int(check_random_state(random_state).randint(high))
 
 
 def resolve_device(device) -> str:
