@@ -13,7 +13,12 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from torch import nn
 
 from skanomaly.training import DetectorNet, EpochProgressBar, NonFiniteLossGuard
-from skanomaly.utils._torch import derive_seed, resolve_device, seed_context
+from skanomaly.utils._torch import (
+    derive_seed,
+    flush_denormal_context,
+    resolve_device,
+    seed_context,
+)
 from skanomaly.utils._validation import (
     UnitIntervalScaler,
     check_input_shape,
@@ -195,7 +200,7 @@ class BaseDeepDetector(OutlierMixin, BaseEstimator, metaclass=ABCMeta):
         module.eval()
         out = None
         try:
-            with torch.no_grad():
+            with torch.no_grad(), flush_denormal_context():
                 for rows, xb in self._batches(X_net):
                     result = fn(module, xb).detach().cpu().numpy()
                     if out is None:
@@ -236,7 +241,7 @@ class BaseDeepDetector(OutlierMixin, BaseEstimator, metaclass=ABCMeta):
         X_net = self._prepare_fit_input(X)
         seed = derive_seed(self.random_state)
         self.device_ = resolve_device(self.device)
-        with seed_context(seed, self.device_):
+        with seed_context(seed, self.device_), flush_denormal_context():
             self._fit_net(X_net, seed=seed, **fit_params)
         self.history_ = [
             {key: value for key, value in epoch.items() if key != "batches"}

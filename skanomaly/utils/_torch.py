@@ -81,3 +81,27 @@ def seed_context(seed: int, device: str = "cpu") -> Iterator[torch.Generator]:
         torch.manual_seed(seed)
         generator = torch.Generator().manual_seed(seed)
         yield generator
+
+
+def _flushes_denormals() -> bool:
+    # 1e-30 * 1e-10 is a float32 denormal; with flushing on, it becomes 0
+    tiny = torch.tensor([1e-30], dtype=torch.float32) * torch.tensor([1e-10])
+    return bool(tiny.item() == 0.0)
+
+
+@contextlib.contextmanager
+def flush_denormal_context() -> Iterator[None]:
+    """Flush float32 denormals to zero on the CPU inside a block, then restore.
+
+    Saturated sigmoids produce denormal gradients that slow CPU training by an
+    order of magnitude (0.37 s against 7-10 s an epoch for a Fashion-MNIST class
+    with the ARAE paper's MLP) without changing what the network learns. The
+    caller's setting is restored afterwards.
+    """
+    before = _flushes_denormals()
+    changed = torch.set_flush_denormal(True) and not before
+    try:
+        yield
+    finally:
+        if changed:
+            torch.set_flush_denormal(False)
