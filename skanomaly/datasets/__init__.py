@@ -1,0 +1,25 @@
+"""Offline data sets and the papers' one-class protocols.
+
+Every loader returns float32 rows in [0, 1] with the image shape in
+``input_shape``; nothing is downloaded unless asked (``download=True``).
+"""
+
+from skanomaly.datasets._idx import read_idx
+from skanomaly.datasets._protocols import one_class_split
+from skanomaly.datasets._vision import (
+    get_data_home,
+    load_digits_unit,
+    load_fashion_mnist,
+    load_mnist,
+    load_mnist_subset,
+)
+
+__all__ = [
+    "get_data_home",
+    "load_digits_unit",
+    "load_fashion_mnist",
+    "load_mnist",
+    "load_mnist_subset",
+    "one_class_split",
+    "read_idx",
+]
