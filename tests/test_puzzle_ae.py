@@ -1,0 +1,364 @@
+"""PuzzleAE: the estimator, its training step and its scoring.
+
+scikit-learn's generic checks feed 2-D tabular data without ``input_shape``, so
+most of them cannot run on this image-only detector (see
+``EXPECTED_FAILED_CHECKS``); the contract points they cover (pickling, clone,
+dtypes, outlier labels, batch and order invariance, determinism, errors) are
+tested here on small images.
+"""
+
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.metrics import roc_auc_score
+from skorch.callbacks import Callback
+
+from skanomaly import PuzzleAE
+from skanomaly.augment import permute_tiles, puzzle_permutations
+from skanomaly.detectors._puzzle_ae import PuzzleAENet
+from skanomaly.nets import UNet
+
+SMALL = {
+    "base_width": 4,
+    "discriminator_width": 4,
+    "max_epochs": 2,
+    "batch_size": 8,
+    "device": "cpu",
+}
+
+
+def _images(n, seed, channels=1, size=16, anomalous=False):
+    """Smooth horizontal ramps (normal) or vertical ramps (anomalous)."""
+    rng = np.random.RandomState(seed)
+    ramp = np.linspace(0.1, 0.9, size, dtype=np.float32)
+    base = ramp[:, None] if anomalous else ramp[None, :]
+    base = np.broadcast_to(base, (size, size))
+    noise = rng.uniform(-0.05, 0.05, size=(n, channels, size, size))
+    return np.clip(base + noise, 0, 1).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def data():
+    return _images(40, 0), np.concatenate(
+        [_images(6, 1), _images(6, 2, anomalous=True)]
+    )
+
+
+@pytest.fixture(scope="module")
+def fitted(data):
+    return PuzzleAE(**SMALL, random_state=0).fit(data[0])
+
+
+def _make_net(channels=1, size=16, weight=0.02, epsilon=0.07, seed=0):
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        net = PuzzleAENet(
+            module=UNet(channels, base_width=4),
+            criterion=torch.nn.MSELoss,
+            optimizer=torch.optim.Adam,
+            permutations=puzzle_permutations(2, "all"),
+            image_size=(size, size),
+            epsilon=epsilon,
+            feature_matching_weight=weight,
+            discriminator_width=4,
+            train_split=None,
+            device="cpu",
+        ).initialize()
+    return net
+
+
+# ----------------------------------------------------------------- contract
+def test_outlier_contract(fitted, data):
+    X_test = data[1]
+    scores = fitted.score_samples(X_test)
+    assert scores.dtype == np.float64 and scores.shape == (12,)
+    assert np.all(np.isfinite(scores))
+    np.testing.assert_array_equal(
+        fitted.decision_function(X_test), scores - fitted.offset_
+    )
+    labels = fitted.predict(X_test)
+    assert labels.dtype.kind == "i" and set(np.unique(labels)) <= {-1, 1}
+    assert fitted.offset_ == np.percentile(fitted.score_samples(data[0]), 10)
+
+
+def test_fitted_attributes(fitted):
+    assert fitted.input_shape_ == (1, 16, 16) and fitted.n_features_in_ == 256
+    assert fitted.padded_shape_ == (16, 16)
+    assert fitted.permutations_.shape == (23, 4)
+    assert fitted.permutation_errors_.shape == (23,)
+    assert len(fitted.validation_indices_) == 6  # 15 % of 40
+    assert fitted.n_epochs_ == 2
+    for key in ("train_loss", "reconstruction_loss", "discriminator_loss"):
+        assert np.isfinite(fitted.history_[-1][key])
+    assert isinstance(fitted.net_.discriminator_, torch.nn.Module)
+
+
+def test_requires_a_spatial_shape(data):
+    flat = data[0].reshape(40, -1)
+    with pytest.raises(ValueError, match="works on images"):
+        PuzzleAE(**SMALL).fit(flat)
+    with pytest.raises(ValueError, match="input_shape"):
+        PuzzleAE(**SMALL, input_shape=(256,)).fit(flat)
+
+
+def test_flat_rows_with_input_shape_match_image_arrays(fitted, data):
+    flat = data[0].reshape(40, -1)
+    det = PuzzleAE(**SMALL, random_state=0, input_shape=(1, 16, 16)).fit(flat)
+    X_test = data[1]
+    np.testing.assert_array_equal(
+        det.score_samples(X_test.reshape(12, -1)), fitted.score_samples(X_test)
+    )
+    three_d = PuzzleAE(**SMALL, random_state=0).fit(data[0][:, 0])
+    assert three_d.input_shape_ == (1, 16, 16)
+    np.testing.assert_array_equal(
+        three_d.score_samples(X_test[:, 0]), fitted.score_samples(X_test)
+    )
+
+
+def test_bad_input_raises(fitted, data):
+    bad = data[1].copy()
+    bad[0, 0, 0, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        fitted.score_samples(bad)
+    with pytest.raises(ValueError, match="shape"):
+        fitted.score_samples(np.zeros((2, 1, 18, 18), np.float32))
+    with pytest.raises(ValueError, match="features"):
+        fitted.score_samples(np.zeros((2, 100), np.float32))
+    with pytest.raises(ValueError, match="even"):
+        PuzzleAE(**{**SMALL, "base_width": 3}).fit(data[0])
+    with pytest.raises(ValueError, match="n_permutations"):
+        PuzzleAE(**SMALL, n_permutations=30).fit(data[0])
+
+
+def test_fit_leaves_input_and_params_unchanged(data):
+    X = data[0].copy()
+    det = PuzzleAE(**SMALL, random_state=0)
+    params = det.get_params()
+    det.fit(X)
+    np.testing.assert_array_equal(X, data[0])
+    assert det.get_params() == params
+    assert set(vars(clone(det))) == set(params)
+
+
+def test_float64_input_gives_the_same_scores(fitted, data):
+    X_test = data[1]
+    np.testing.assert_array_equal(
+        fitted.score_samples(X_test.astype(np.float64)), fitted.score_samples(X_test)
+    )
+
+
+def test_scores_do_not_depend_on_batches_or_order(fitted, data):
+    X_test = data[1]
+    full = fitted.score_samples(X_test)
+    parts = np.concatenate(
+        [fitted.score_samples(X_test[:5]), fitted.score_samples(X_test[5:])]
+    )
+    np.testing.assert_array_equal(parts, full)
+    order = np.random.RandomState(0).permutation(len(X_test))
+    np.testing.assert_array_equal(fitted.score_samples(X_test[order]), full[order])
+
+
+def test_same_random_state_same_scores(fitted, data):
+    X_train, X_test = data
+    again = PuzzleAE(**SMALL, random_state=0).fit(X_train)
+    np.testing.assert_array_equal(
+        again.score_samples(X_test), fitted.score_samples(X_test)
+    )
+    other = PuzzleAE(**SMALL, random_state=1).fit(X_train)
+    assert not np.array_equal(other.score_samples(X_test), fitted.score_samples(X_test))
+
+
+def test_pickle_round_trip_keeps_both_networks(fitted, data):
+    restored = pickle.loads(pickle.dumps(fitted))
+    np.testing.assert_array_equal(
+        restored.score_samples(data[1]), fitted.score_samples(data[1])
+    )
+    for a, b in zip(
+        restored.net_.discriminator_.state_dict().values(),
+        fitted.net_.discriminator_.state_dict().values(),
+        strict=True,
+    ):
+        assert torch.equal(a, b)
+    assert restored.net_.optimizer_discriminator_.state_dict()["state"]
+
+
+# ------------------------------------------------------------------ scoring
+def test_aggregations_of_normalised_permutation_errors(fitted, data):
+    X_test = data[1]
+    per_perm = fitted.permutation_scores(X_test)
+    assert per_perm.shape == (12, 23)
+    np.testing.assert_allclose(-fitted.score_samples(X_test), per_perm.max(axis=1))
+    for name, fn in (("mean", np.mean), ("min", np.min)):
+        det = pickle.loads(pickle.dumps(fitted))
+        det.aggregation = name
+        np.testing.assert_allclose(
+            -det.score_samples(X_test), fn(per_perm, axis=1), rtol=1e-12
+        )
+
+
+def test_permutation_error_is_mse_of_the_solved_puzzle(fitted, data):
+    x = torch.as_tensor(data[1][:3])
+    unet = fitted.net_.module_.eval()
+    with torch.no_grad():
+        for i in (0, 7, 22):
+            out = unet(permute_tiles(x, fitted.permutations_[i]))
+            expected = (out - x).pow(2).flatten(1).mean(1).double().numpy()
+            np.testing.assert_allclose(
+                fitted.permutation_scores(data[1][:3])[:, i],
+                expected / fitted.permutation_errors_[i],
+                rtol=1e-5,
+            )
+
+
+def test_normalisation_uses_only_held_out_normals(data):
+    X_train = data[0]
+    seen = []
+
+    class RecordBatches(Callback):
+        def on_batch_begin(self, net, batch=None, training=None, **kwargs):
+            seen.append(batch[0].numpy().copy())
+
+    det = PuzzleAE(**SMALL, random_state=0, callbacks=[("record", RecordBatches())])
+    det.fit(X_train)
+    trained = np.concatenate(seen)
+    val = det.validation_indices_
+    assert len(trained) == 2 * (40 - len(val))
+    trained_rows = {row.tobytes() for row in trained}
+    for i in range(40):
+        assert (X_train[i].tobytes() in trained_rows) == (i not in set(val))
+    # c_i is the mean error of each permutation on exactly the held-out rows
+    errors = det.permutation_scores(X_train[val]) * det.permutation_errors_
+    np.testing.assert_allclose(errors.mean(axis=0), det.permutation_errors_)
+
+
+def test_no_held_out_data_means_no_normalisation(data):
+    det = PuzzleAE(**SMALL, random_state=0, validation_fraction=0).fit(data[0])
+    assert len(det.validation_indices_) == 0
+    np.testing.assert_array_equal(det.permutation_errors_, np.ones(23))
+
+
+def test_sizes_not_divisible_by_the_grid_are_padded():
+    X = _images(20, 3, size=17)
+    det = PuzzleAE(**SMALL, random_state=0).fit(X)
+    assert det.padded_shape_ == (18, 18)
+    assert det.reconstruct(X[:2]).shape == (2, 17 * 17)
+    assert np.all(np.isfinite(det.score_samples(X)))
+    nine = PuzzleAE(**SMALL, grid=3, random_state=0).fit(_images(20, 3, size=16))
+    assert nine.padded_shape_ == (18, 18) and nine.permutations_.shape == (23, 9)
+    small = PuzzleAE(**SMALL, permutations="swaps", random_state=0).fit(
+        _images(20, 3, size=8)
+    )
+    assert small.padded_shape_ == (16, 16) and small.permutations_.shape == (6, 4)
+    assert small.encode(_images(2, 4, size=8)).shape == (2, 32)
+
+
+def test_rgb_images():
+    X = _images(20, 5, channels=3)
+    det = PuzzleAE(**SMALL, random_state=0).fit(X)
+    assert det.input_shape_ == (3, 16, 16)
+    assert det.net_.discriminator_.feature_extractor[0].in_channels == 3
+    assert det.score_samples(X).shape == (20,)
+
+
+# ----------------------------------------------------------------- training
+def test_an_alternating_step_updates_both_networks():
+    net = _make_net()
+    u_before = [p.detach().clone() for p in net.module_.parameters()]
+    d_before = [p.detach().clone() for p in net.discriminator_.parameters()]
+    u_ids = {id(p) for p in net.module_.parameters()}
+    assert {id(p) for g in net.optimizer_.param_groups for p in g["params"]} == u_ids
+    assert {
+        id(p) for g in net.optimizer_discriminator_.param_groups for p in g["params"]
+    } == {id(p) for p in net.discriminator_.parameters()}
+    x = torch.as_tensor(_images(8, 0))
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        net.history.new_epoch()
+        net.history.new_batch()
+        step = net.train_step((x, None))
+    assert torch.isfinite(step["loss"])
+    assert all(
+        not torch.equal(a, p)
+        for a, p in zip(u_before, net.module_.parameters(), strict=True)
+    )
+    d_after = net.discriminator_.parameters()
+    assert all(not torch.equal(a, p) for a, p in zip(d_before, d_after, strict=True))
+    batch = net.history[-1]["batches"][-1]
+    assert {
+        "reconstruction_loss",
+        "feature_matching_loss",
+        "discriminator_loss",
+    } <= set(batch)
+
+
+def test_without_feature_matching_there_is_no_discriminator(data):
+    net = _make_net(weight=0.0)
+    assert not hasattr(net, "discriminator_")
+    assert net._optimizers == ["optimizer"]
+    det = PuzzleAE(**SMALL, feature_matching_weight=0, masking=False, random_state=0)
+    det.fit(data[0])
+    assert "discriminator_loss" not in det.history_[-1]
+
+
+@pytest.mark.parametrize("legacy", [False, True])
+def test_fgsm_stays_in_the_budget(legacy):
+    net = _make_net(epsilon=0.1)
+    net.legacy_fgsm = legacy
+    puzzled = permute_tiles(torch.as_tensor(_images(8, 0)), [3, 2, 1, 0])
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        adv = net._adversarial_puzzle(puzzled)
+    change = (adv - puzzled).abs()
+    assert adv.min() >= 0 and adv.max() <= 1
+    assert not adv.requires_grad
+    assert all(p.grad is None for p in net.module_.parameters())
+    if legacy:
+        # the authors' code: random start plus a full step, up to 2 * epsilon
+        assert change.max() <= 0.2 + 1e-6 and change.max() > 0.1 + 1e-3
+    else:
+        assert change.max() <= 0.1 + 1e-6
+        assert (change > 0.1 - 1e-6).float().mean() > 0.2
+
+
+def test_plateau_schedule_lowers_the_unet_learning_rate(data):
+    det = PuzzleAE(
+        **{**SMALL, "max_epochs": 5},
+        plateau_patience=0,
+        plateau_factor=0.5,
+        lr=1e-6,
+        random_state=0,
+    ).fit(data[0])
+    assert det.net_.optimizer_.param_groups[0]["lr"] < 1e-6
+    assert det.net_.optimizer_discriminator_.param_groups[0]["lr"] == 2e-4
+
+
+def test_auc_floor_on_ramps(data):
+    # normal: horizontal ramps; anomalous: vertical ramps
+    X_test = np.concatenate([_images(20, 1), _images(20, 2, anomalous=True)])
+    y = np.r_[np.zeros(20), np.ones(20)]
+    det = PuzzleAE(**{**SMALL, "max_epochs": 15}, random_state=0).fit(data[0])
+    assert roc_auc_score(y, -det.score_samples(X_test)) > 0.95
+
+
+def test_read_only_and_fortran_input(fitted, data):
+    X = np.asfortranarray(data[0].reshape(40, -1))
+    X.setflags(write=False)
+    det = PuzzleAE(**SMALL, random_state=0, input_shape=(1, 16, 16)).fit(X)
+    np.testing.assert_array_equal(
+        det.score_samples(data[1]), fitted.score_samples(data[1])
+    )
+    assert np.mean(det.predict(X) == -1) == pytest.approx(0.1, abs=0.03)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_cuda_fit_survives_pickle_with_both_networks(data):
+    det = PuzzleAE(**{**SMALL, "device": "cuda"}, random_state=0).fit(data[0])
+    restored = pickle.loads(pickle.dumps(det))
+    np.testing.assert_allclose(
+        restored.score_samples(data[1]), det.score_samples(data[1]), rtol=1e-5
+    )
+    assert restored.net_.discriminator_.classifier.weight.is_cuda
