@@ -1,0 +1,11 @@
+"""Pictures of what a detector sees: reconstructions and occlusion saliency.
+
+matplotlib is an optional dependency (``pip install skanomaly[plot]``); it is
+imported only when a figure is drawn. :func:`occlusion_saliency` itself needs
+only numpy.
+"""
+
+from skanomaly.plotting._reconstructions import plot_reconstructions
+from skanomaly.plotting._saliency import occlusion_saliency, plot_saliency_maps
+
+__all__ = ["occlusion_saliency", "plot_reconstructions", "plot_saliency_maps"]
