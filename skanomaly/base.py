@@ -13,6 +13,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from torch import nn
 
 from skanomaly.training import DetectorNet, EpochProgressBar, NonFiniteLossGuard
+from skanomaly.utils._docstring import fill_shared_docs
 from skanomaly.utils._torch import (
     derive_seed,
     flush_denormal_context,
@@ -65,6 +66,11 @@ class BaseDeepDetector(OutlierMixin, BaseEstimator, metaclass=ABCMeta):
         "contamination": [Interval(Real, 0, 0.5, closed="right")],
         "input_shape": [tuple, list, None],
     }
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        # docstring lines ``{{fitted_attributes}}`` etc. get the shared text
+        fill_shared_docs(cls)
 
     #: image-only methods set this; their net receives (n, C, H, W) batches
     _requires_image = False

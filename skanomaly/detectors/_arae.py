@@ -271,18 +271,11 @@ class ARAE(BaseDeepDetector):
         uses one min and max; ``"none"`` never scales (adversarial inputs are then
         only clipped to [0, 1] if the training data lies in it). Test values
         outside the training range are not clipped.
-    device : str or torch.device, default="auto"
-        ``"auto"`` picks CUDA, then MPS, then CPU at fit time (see ``device_``);
-        any torch device string is accepted.
+    {{device}}
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, shuffling and the attacks' random starts.
         The global random state is never changed.
-    verbose : int, default=0
-        0: silent; 1: a progress bar over epochs with the loss; 2: one line per
-        epoch.
-    contamination : float, default=0.1
-        Expected share of outliers in the training data, in (0, 0.5]; sets
-        ``offset_``.
+    {{verbose_contamination}}
     input_shape : tuple of int, default=None
         ``(C, H, W)`` of one image when ``X`` holds flattened images (needed by
         the spatial attack; informs plotting).
@@ -291,20 +284,7 @@ class ARAE(BaseDeepDetector):
     ----------
     net_ : skorch.NeuralNet
         The trained skorch net; its ``module_`` is an :class:`~skanomaly.nets.MLPAutoencoder`.
-    device_ : str
-        The device the net was trained on.
-    n_features_in_ : int
-        Number of features seen at fit.
-    input_shape_ : tuple of int
-        Shape of one sample: ``(C, H, W)`` for images, else ``(n_features,)``.
-    offset_ : float
-        The ``100 * contamination`` percentile of the training ``score_samples``.
-    history_ : list of dict
-        One dict per epoch (``epoch``, ``train_loss``, ``dur``).
-    n_epochs_ : int
-        Number of epochs trained.
-    scaler_ : object
-        The fitted input scaling (see ``scaling``).
+    {{fitted_attributes}}
 
     See Also
     --------

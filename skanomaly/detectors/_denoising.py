@@ -71,18 +71,11 @@ class DenoisingAE(BaseDeepDetector):
         anything else per feature by its training min and max; ``"global"`` uses
         one min and max; ``"none"`` never scales. Test values outside the training
         range are not clipped.
-    device : str or torch.device, default="auto"
-        ``"auto"`` picks CUDA, then MPS, then CPU at fit time (see ``device_``);
-        any torch device string is accepted.
+    {{device}}
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, shuffling and noise. The global random
         state is never changed.
-    verbose : int, default=0
-        0: silent; 1: a progress bar over epochs with the loss; 2: one line per
-        epoch.
-    contamination : float, default=0.1
-        Expected share of outliers in the training data, in (0, 0.5]; sets
-        ``offset_``.
+    {{verbose_contamination}}
     input_shape : tuple of int, default=None
         ``(C, H, W)`` of one image when ``X`` holds flattened images (informs
         plotting; the MLP itself is shape-agnostic).
@@ -91,20 +84,7 @@ class DenoisingAE(BaseDeepDetector):
     ----------
     net_ : skorch.NeuralNet
         The trained skorch net; its ``module_`` is an :class:`~skanomaly.nets.MLPAutoencoder`.
-    device_ : str
-        The device the net was trained on.
-    n_features_in_ : int
-        Number of features seen at fit.
-    input_shape_ : tuple of int
-        Shape of one sample: ``(C, H, W)`` for images, else ``(n_features,)``.
-    offset_ : float
-        The ``100 * contamination`` percentile of the training ``score_samples``.
-    history_ : list of dict
-        One dict per epoch (``epoch``, ``train_loss``, ``dur``).
-    n_epochs_ : int
-        Number of epochs trained.
-    scaler_ : object
-        The fitted input scaling (see ``scaling``).
+    {{fitted_attributes}}
 
     See Also
     --------

@@ -300,15 +300,11 @@ class PuzzleAE(BaseDeepDetector):
         masking assume), learned at fit. ``"auto"`` leaves images already in
         [0, 1] unchanged; ``"global"`` maps e.g. 0..255 pixels with one min and
         max. Test values outside the training range are not clipped.
-    device : str or torch.device, default="auto"
-        ``"auto"`` picks CUDA, then MPS, then CPU at fit time.
+    {{device}}
     random_state : int, RandomState instance or None, default=None
         Seeds the held-out split, weight initialisation, shuffling, puzzles and
         attacks. The global random state is never changed.
-    verbose : int, default=0
-        0: silent; 1: a progress bar over epochs; 2: one line per epoch.
-    contamination : float, default=0.1
-        Expected share of outliers in the training data; sets ``offset_``.
+    {{verbose_contamination}}
     input_shape : tuple of int, default=None
         ``(C, H, W)`` of one image when ``X`` holds flattened rows; 3-D
         ``(n, H, W)`` and 4-D ``(n, C, H, W)`` arrays set it themselves.
@@ -326,8 +322,7 @@ class PuzzleAE(BaseDeepDetector):
         Rows of the training ``X`` held out for ``permutation_errors_``.
     padded_shape_ : tuple of int
         ``(H, W)`` the networks see after padding.
-    device_, n_features_in_, input_shape_, offset_, history_, n_epochs_, scaler_
-        As in every skanomaly detector (see :class:`~skanomaly.DenoisingAE`).
+    {{fitted_attributes}}
 
     See Also
     --------
