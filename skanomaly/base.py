@@ -136,18 +136,16 @@ class BaseDeepDetector(OutlierMixin, BaseEstimator, metaclass=ABCMeta):
         X, sample_shape = split_spatial_input(X)
         X = validate_data(self, X, dtype=np.float32, ensure_min_samples=2)
         if sample_shape is not None:
+            # a 3-D/4-D array always yields a spatial (C, H, W) sample shape
             if (
                 self.input_shape is not None
-                and tuple(check_input_shape(self.input_shape, X.shape[1]))
-                != sample_shape
+                and check_input_shape(self.input_shape, X.shape[1]) != sample_shape
             ):
                 raise ValueError(
                     f"input_shape={self.input_shape!r} disagrees with the shape "
                     f"{sample_shape} of the {len(sample_shape) + 1}-D input."
                 )
             self.input_shape_ = sample_shape
-            if self._requires_image:
-                check_input_shape(sample_shape, X.shape[1], requires_image=True)
         else:
             self.input_shape_ = check_input_shape(
                 self.input_shape,
