@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import warnings
 from abc import ABCMeta, abstractmethod
 from numbers import Integral, Real
 
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, OutlierMixin, _fit_context
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 from torch import nn
@@ -52,8 +54,15 @@ class BaseDeepDetector(OutlierMixin, BaseEstimator, metaclass=ABCMeta):
     - records ``history_`` (one dict per epoch) and ``n_epochs_``;
     - shows a progress bar over epochs (``verbose=1``) or one line per epoch
       (``verbose=2``), and stops with :class:`~skanomaly.exceptions.TrainingDivergedError`
-      when the loss becomes NaN or inf.
+      when the loss becomes NaN or inf;
+    - warns (:class:`~sklearn.exceptions.ConvergenceWarning`) when training
+      ended on the plateau where the network reconstructs every input alike.
     """
+
+    #: rows of the training data the plateau check reconstructs
+    _plateau_check_rows = 256
+    #: the check warns below this ratio of reconstruction to input spread
+    _plateau_spread_ratio = 1e-3
 
     _parameter_constraints: dict = {
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
@@ -214,6 +223,39 @@ class BaseDeepDetector(OutlierMixin, BaseEstimator, metaclass=ABCMeta):
             module.train(was_training)
         return out
 
+    def _warn_if_input_independent(self, X_net: np.ndarray) -> None:
+        """Warn when the reconstructions of training rows barely vary.
+
+        Sigmoid autoencoders first learn to output the mean sample and leave that
+        plateau only after enough optimiser steps (an attack term that pulls
+        codes together, as ARAE's, delays it). A detector stopped there scores
+        the distance to the mean, whatever ``max_epochs`` suggested. The spread
+        is the per-feature standard deviation across samples, averaged over
+        features, of the reconstructions against that of the inputs.
+        """
+        rows = X_net[: self._plateau_check_rows]
+        input_spread = float(rows.reshape(len(rows), -1).std(axis=0).mean())
+        if not input_spread > 0:
+            return
+        reconstructions = self._map_batches(
+            rows,
+            lambda m, xb: self._reconstruct_batch(m, xb).flatten(1),
+            np.float32,
+        )
+        spread = float(reconstructions.std(axis=0).mean())
+        if spread < self._plateau_spread_ratio * input_spread:
+            warnings.warn(
+                f"{type(self).__name__} reconstructs every training sample "
+                f"(nearly) alike: spread {spread:.2g} across samples against "
+                f"{input_spread:.2g} in the data after {self.n_epochs_} epochs. "
+                "Training stopped on the plateau where the network outputs the "
+                "mean sample, so the scores are only distances to that mean. "
+                "Train for more optimiser steps (raise max_epochs, lower "
+                "batch_size) or raise lr.",
+                ConvergenceWarning,
+                stacklevel=4,  # the caller of fit, past scikit-learn's wrapper
+            )
+
     def _anomaly_scores(self, X_net: np.ndarray) -> np.ndarray:
         return self._map_batches(
             X_net,
@@ -252,6 +294,7 @@ class BaseDeepDetector(OutlierMixin, BaseEstimator, metaclass=ABCMeta):
             for epoch in self.net_.history
         ]
         self.n_epochs_ = len(self.history_)
+        self._warn_if_input_independent(X_net)
         training_scores = -self._anomaly_scores(X_net)
         self.offset_ = float(np.percentile(training_scores, 100.0 * self.contamination))
         return self
@@ -318,8 +361,13 @@ class BaseDeepDetector(OutlierMixin, BaseEstimator, metaclass=ABCMeta):
             The encoder's output.
         """
         return self._map_batches(
-            self._prepare_input(X), lambda m, xb: m.encode(xb).flatten(1), np.float32
+            self._prepare_input(X),
+            lambda m, xb: self._encode_batch(m, xb).flatten(1),
+            np.float32,
         )
+
+    def _encode_batch(self, module: nn.Module, x: torch.Tensor) -> torch.Tensor:
+        return module.encode(x)
 
     def reconstruct(self, X):
         """The network's reconstructions, in the scale of the input.

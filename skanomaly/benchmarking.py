@@ -24,6 +24,7 @@ import platform
 import random
 import sys
 import time
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +32,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from sklearn.base import clone
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import Bunch
 
 from skanomaly.datasets import (
@@ -425,6 +427,24 @@ def load_benchmark_data(dataset="digits", *, data_home=None):
     )
 
 
+@contextlib.contextmanager
+def _flagging_convergence_warnings():
+    """Collect the ConvergenceWarnings of a fit; pass every other warning on.
+
+    skanomaly's detectors warn when training ended on the plateau where every
+    input is reconstructed alike; the benchmark flags those rows (``plateau``).
+    """
+    flagged = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield flagged
+    for w in caught:
+        if issubclass(w.category, ConvergenceWarning):
+            flagged.append(str(w.message))
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+
+
 # --------------------------------------------------------------- metadata
 def _cpu_name():
     try:
@@ -582,7 +602,9 @@ class BenchmarkResult:
         """One row per detector: means over its normal classes.
 
         Metrics and seconds are means over the classes that ran without error;
-        ``n_classes`` counts them and ``n_failed`` the others.
+        ``n_classes`` counts them and ``n_failed`` the others; ``n_plateau``
+        counts the classes whose fit warned that training ended on the plateau
+        where every input is reconstructed alike.
 
         Returns
         -------
@@ -599,6 +621,7 @@ class BenchmarkResult:
                 )
             entry["n_classes"] = len(ok)
             entry["n_failed"] = len(rows) - len(ok)
+            entry["n_plateau"] = sum(bool(r.get("plateau")) for r in ok)
             out.append(entry)
         return out
 
@@ -606,11 +629,15 @@ class BenchmarkResult:
     def _detector_rows(self, name):
         columns = ("normal_class", *METRIC_COLUMNS, *TIME_COLUMNS)
         rows = [r for r in self.rows if r["detector"] == name]
-        body = [[_fmt(r[c], c) for c in columns] + [r["error"][:60]] for r in rows]
+        body = [
+            [_fmt(r[c], c) for c in columns]
+            + [r["error"][:60] or ("plateau" if r.get("plateau") else "")]
+            for r in rows
+        ]
         mean = next(s for s in self.summary() if s["detector"] == name)
         body.append([_fmt(mean[c], c) for c in columns] + [""])
-        headers = [_HEADERS[c] for c in columns] + ["error"]
-        if not any(r["error"] for r in rows):
+        headers = [_HEADERS[c] for c in columns] + ["note"]
+        if not any(r["error"] or r.get("plateau") for r in rows):
             headers, body = headers[:-1], [row[:-1] for row in body]
         return headers, body
 
@@ -623,6 +650,7 @@ class BenchmarkResult:
             + [
                 f"{s['n_classes']}"
                 + (f" ({s['n_failed']} failed)" if s["n_failed"] else "")
+                + (f" ({s['n_plateau']} on plateau)" if s["n_plateau"] else "")
             ]
             for s in self.summary()
         ]
@@ -724,11 +752,23 @@ class BenchmarkResult:
             )
         }
         summary = [
-            {**s, "n_train": "", "n_test": "", "anomaly_share": "", "error": ""}
+            {
+                **s,
+                "n_train": "",
+                "n_test": "",
+                "anomaly_share": "",
+                "plateau": "",
+                "error": "",
+            }
             for s in self.summary()
         ]
         rows = [
-            {**row, "n_classes": 1, "n_failed": int(bool(row["error"]))}
+            {
+                **row,
+                "n_classes": 1,
+                "n_failed": int(bool(row["error"])),
+                "n_plateau": int(bool(row["plateau"]) and not row["error"]),
+            }
             for row in self.rows
         ]
         return [{**row, **meta} for row in rows + summary]
@@ -1020,14 +1060,17 @@ def run_benchmark(
                     "n_train": int(len(X_train)),
                     "n_test": int(len(X_test)),
                     "anomaly_share": float(np.mean(y_test)),
+                    "plateau": False,
                     "error": "",
                 }
                 try:
                     with _preserved_global_random_state(budget.device):
                         estimator = _fill_input_shape(clone(template), data.input_shape)
                         start = time.perf_counter()
-                        estimator.fit(X_train)
+                        with _flagging_convergence_warnings() as flagged:
+                            estimator.fit(X_train)
                         row["fit_s"] = time.perf_counter() - start
+                        row["plateau"] = bool(flagged)
                         start = time.perf_counter()
                         scores = anomaly_score(estimator, X_test)
                         row["score_s"] = time.perf_counter() - start

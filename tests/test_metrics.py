@@ -129,6 +129,7 @@ def _sklearn_detectors():
         for name in sorted(_sklearn_detectors())
     ],
 )
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 def test_anomaly_score_is_minus_score_samples(blobs, name):
     X_train, X_test, y_test = blobs
     detector = _sklearn_detectors()[name].fit(X_train)

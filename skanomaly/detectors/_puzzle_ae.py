@@ -570,21 +570,6 @@ class PuzzleAE(BaseDeepDetector):
             module(pad_to_grid(x, self.grid, _MIN_SIZE)), height, width
         )
 
-    def encode(self, X):
-        """The U-Net's bottleneck features of the (unpermuted) images.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features) or image array
-            Images to encode.
-
-        Returns
-        -------
-        codes : ndarray of shape (n_samples, n_codes), dtype float32
-            The flattened bottleneck map (``8 * base_width`` channels).
-        """
-        return self._map_batches(
-            self._prepare_input(X),
-            lambda m, xb: m.encode(pad_to_grid(xb, self.grid, _MIN_SIZE)).flatten(1),
-            np.float32,
-        )
+    def _encode_batch(self, module, x):
+        # the bottleneck map of the padded image (``8 * base_width`` channels)
+        return module.encode(pad_to_grid(x, self.grid, _MIN_SIZE))
