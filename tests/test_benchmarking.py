@@ -2,8 +2,10 @@
 
 import csv
 import gzip
+import io
 import json
 import random
+import warnings
 
 import numpy as np
 import pytest
@@ -207,6 +209,39 @@ def test_registry_detectors_get_budget_and_seed():
     assert "random_state=4" in result.metadata["detectors"]["denoising-ae"]
     assert result.metadata["max_epochs"] == 1
     assert [r["detector"] for r in result.rows] == ["denoising-ae", "sklearn-lof"]
+
+
+def test_plateau_fits_are_flagged_and_other_warnings_pass_through():
+    class Noisy(LocalOutlierFactor):
+        def fit(self, X, y=None):
+            warnings.warn("not a convergence warning", UserWarning, stacklevel=1)
+            return super().fit(X)
+
+    with pytest.warns(UserWarning, match="not a convergence warning"):
+        result = run_benchmark(
+            {
+                # one epoch of 4 steps: still on the plateau
+                "plateau": DenoisingAE(max_epochs=1, random_state=0, device="cpu"),
+                "trained": DenoisingAE(
+                    max_epochs=40, batch_size=8, random_state=0, device="cpu"
+                ),
+                "noisy": Noisy(novelty=True),
+            },
+            normal_classes=[0],
+            progress=False,
+        )
+    flags = {r["detector"]: r["plateau"] for r in result.rows}
+    assert flags == {"plateau": True, "trained": False, "noisy": False}
+    summary = {s["detector"]: s for s in result.summary()}
+    assert summary["plateau"]["n_plateau"] == 1 and summary["trained"]["n_plateau"] == 0
+    text = result.format_tables()
+    assert "(1 on plateau)" in text
+    rows = list(csv.DictReader(io.StringIO(result.to_csv())))
+    assert [r["n_plateau"] for r in rows if r["normal_class"] == "mean"] == [
+        "1",
+        "0",
+        "0",
+    ]
 
 
 def test_same_seed_same_numbers():
