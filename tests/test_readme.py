@@ -1,4 +1,4 @@
-"""The README's Python examples run as written, or are tested elsewhere verbatim.
+"""The README's and the method pages' Python examples run as written.
 
 A ConvergenceWarning is an error in the test run, so an example whose budget
 leaves its detector on the initial plateau fails here.
@@ -27,3 +27,10 @@ def test_readme_grid_search_is_the_tested_docs_example():
     # tests/test_arae.py::test_grid_search_example_in_the_docs runs this block
     docs_block = GRID_SEARCH.search((ROOT / "docs" / "arae.md").read_text()).group(1)
     assert docs_block in _python_blocks((ROOT / "README.md").read_text())
+
+
+def test_docs_first_examples_run_without_plateau():
+    # the self-contained opening examples of the method pages
+    for page in ("denoising_ae.md", "arae.md"):
+        block = _python_blocks((ROOT / "docs" / page).read_text())[0]
+        exec(compile(block, f"docs/{page}", "exec"), {})
