@@ -104,14 +104,12 @@ def main(argv=None):
     torch.set_num_threads(args.threads)
     started = time.time()
 
-    baselines = {
-        "fashion-mnist": mean_distance_aucs(fashion_mnist_splits()),
-        "mnist-subset": mean_distance_aucs(mnist_subset_splits(args.seed)),
+    splits = {
+        "fashion-mnist": dict(fashion_mnist_splits()),
+        "mnist-subset": dict(mnist_subset_splits(args.seed)),
     }
-    train_sets = {
-        "fashion-mnist": dict(fashion_mnist_splits())[args.normal_class][0],
-        "mnist-subset": dict(mnist_subset_splits(args.seed))[args.normal_class][0],
-    }
+    baselines = {name: mean_distance_aucs(s.items()) for name, s in splits.items()}
+    train_sets = {name: s[args.normal_class][0] for name, s in splits.items()}
 
     rows = []
     for dataset, name, epsilon, batch_size, checkpoints in RUNS:

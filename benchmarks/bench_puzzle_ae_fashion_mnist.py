@@ -53,6 +53,7 @@ from skorch.callbacks import Callback
 
 import skanomaly
 from skanomaly import DenoisingAE, PuzzleAE
+from skanomaly.benchmarking import ARAE_PAPER_EPSILON, PUZZLE_AE_PAPER_SETTINGS
 from skanomaly.datasets import load_fashion_mnist, load_mnist_subset, one_class_split
 from skanomaly.metrics import novelty_roc_auc
 
@@ -260,9 +261,9 @@ def main(argv=None):
     parser.add_argument("--name", default=None, help="stem of the result files")
     args = parser.parse_args(argv)
     mnist = args.dataset == "mnist-subset"
-    if args.epsilon is None:
-        args.epsilon = 0.1 if mnist else 0.07
-    args.arae_epsilon = 0.2 if mnist else 0.05  # the ARAE authors' radii
+    if args.epsilon is None:  # the authors' FGSM radius for the data set
+        args.epsilon = PUZZLE_AE_PAPER_SETTINGS[args.dataset][0]
+    args.arae_epsilon = ARAE_PAPER_EPSILON.get(args.dataset, 0.05)
     args.name = args.name or (
         f"puzzle_ae_{args.dataset.replace('-', '_')}"
         + ("" if args.grid == 2 else f"_grid{args.grid}")

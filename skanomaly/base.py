@@ -237,12 +237,7 @@ class BaseDeepDetector(OutlierMixin, BaseEstimator, metaclass=ABCMeta):
         input_spread = float(rows.reshape(len(rows), -1).std(axis=0).mean())
         if not input_spread > 0:
             return
-        reconstructions = self._map_batches(
-            rows,
-            lambda m, xb: self._reconstruct_batch(m, xb).flatten(1),
-            np.float32,
-        )
-        spread = float(reconstructions.std(axis=0).mean())
+        spread = float(self._reconstructions(rows).std(axis=0).mean())
         if spread < self._plateau_spread_ratio * input_spread:
             warnings.warn(
                 f"{type(self).__name__} reconstructs every training sample "
@@ -382,13 +377,17 @@ class BaseDeepDetector(OutlierMixin, BaseEstimator, metaclass=ABCMeta):
         X_hat : ndarray of shape (n_samples, n_features), dtype float32
             Reconstructions as flattened rows (reshape with ``input_shape_``).
         """
-        X_net = self._prepare_input(X)
-        flat = self._map_batches(
+        return self.scaler_.inverse_transform(
+            self._reconstructions(self._prepare_input(X))
+        )
+
+    def _reconstructions(self, X_net: np.ndarray) -> np.ndarray:
+        """Flat float32 reconstructions of net-scale input, batch by batch."""
+        return self._map_batches(
             X_net,
             lambda m, xb: self._reconstruct_batch(m, xb).flatten(1),
             np.float32,
         )
-        return self.scaler_.inverse_transform(flat)
 
     def _reconstruct_batch(self, module: nn.Module, x: torch.Tensor) -> torch.Tensor:
         return module(x)
