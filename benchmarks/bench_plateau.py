@@ -27,18 +27,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import sys
 import time
 import warnings
 from pathlib import Path
 
 import numpy as np
-import sklearn
 import torch
 
-import skanomaly
 from skanomaly import ARAE, DenoisingAE
+from skanomaly.benchmarking import environment_info
 from skanomaly.datasets import load_fashion_mnist, load_mnist_subset, one_class_split
 from skanomaly.metrics import novelty_roc_auc
 
@@ -155,14 +153,7 @@ def main(argv=None):
         "threads": args.threads,
         "device": "cpu",
         "check_rows": CHECK_ROWS,
-        "machine": platform.platform(),
-        "versions": {
-            "python": platform.python_version(),
-            "skanomaly": skanomaly.__version__,
-            "torch": torch.__version__,
-            "scikit-learn": sklearn.__version__,
-            "numpy": np.__version__,
-        },
+        "environment": environment_info("cpu"),
         "wall_seconds": round(time.time() - started, 1),
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -179,8 +170,9 @@ def summarise(rows, baselines, config):
         "Written by `benchmarks/bench_plateau.py`. Training class "
         f"{config['normal_class']}, seed {config['seed']}, PGD steps "
         f"{config['pgd_steps']}, device {config['device']}, "
-        f"{config['threads']} thread(s), skanomaly {config['versions']['skanomaly']}, "
-        f"torch {config['versions']['torch']}. Spread ratio: the reconstructions' "
+        f"{config['threads']} thread(s), skanomaly "
+        f"{config['environment']['skanomaly']}, torch "
+        f"{config['environment']['torch']}. Spread ratio: the reconstructions' "
         "per-pixel standard deviation across 256 training images over the images' "
         "own (0 = every input reconstructed alike; skanomaly warns below 0.001). "
         "Training data only.",

@@ -13,8 +13,9 @@ the same training and test images. Three more records are kept:
   ``--stability-epochs`` epochs. **Reporting only**: these numbers are never
   used to choose an epoch, a threshold or a parameter; the model reported in the
   main table is always the one after the last epoch;
-- the budget (widths, epochs, subsample sizes, threads), device, versions and
-  wall time, in the JSON file.
+- the budget (widths, epochs, subsample sizes, threads), wall time and the
+  environment (:func:`skanomaly.benchmarking.environment_info`: device,
+  versions, date, CPU), in the JSON file.
 
 The paper's budget (600 epochs of a 17.3 M-parameter U-Net on all ~6,000 images
 of a class, 23 forward passes per test image) is GPU-sized; this script is
@@ -40,20 +41,21 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import platform
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
-import sklearn
-import skorch
 import torch
 from skorch.callbacks import Callback
 
 import skanomaly
 from skanomaly import DenoisingAE, PuzzleAE
-from skanomaly.benchmarking import ARAE_PAPER_EPSILON, PUZZLE_AE_PAPER_SETTINGS
+from skanomaly.benchmarking import (
+    ARAE_PAPER_EPSILON,
+    PUZZLE_AE_PAPER_SETTINGS,
+    environment_info,
+)
 from skanomaly.datasets import load_fashion_mnist, load_mnist_subset, one_class_split
 from skanomaly.metrics import novelty_roc_auc
 
@@ -94,20 +96,6 @@ class TestAUCAfterEpoch(Callback):
                 },
             }
         )
-
-
-def versions():
-    import pyod
-
-    return {
-        "python": platform.python_version(),
-        "skanomaly": skanomaly.__version__,
-        "torch": torch.__version__,
-        "skorch": skorch.__version__,
-        "scikit-learn": sklearn.__version__,
-        "numpy": np.__version__,
-        "pyod": pyod.__version__,
-    }
 
 
 def stratified_subsample(y, n, seed):
@@ -292,8 +280,7 @@ def main(argv=None):
         "test_images": test_images,
         "device": "cpu",
         "test_indices_seed": args.seed,
-        "machine": platform.platform(),
-        "versions": versions(),
+        "environment": environment_info("cpu"),
         "note": (
             "training images: the class's split (a seeded subsample of n_train "
             "images for Fashion-MNIST); the per-epoch stability AUCs are "

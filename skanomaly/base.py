@@ -14,7 +14,13 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 from torch import nn
 
-from skanomaly.training import DetectorNet, EpochProgressBar, NonFiniteLossGuard
+from skanomaly.nets.scores import AnomalyScoreModule, InputScaling
+from skanomaly.training import (
+    DetectorNet,
+    EpochProgressBar,
+    FitContext,
+    NonFiniteLossGuard,
+)
 from skanomaly.utils._docstring import fill_shared_docs
 from skanomaly.utils._torch import (
     derive_seed,
@@ -32,29 +38,32 @@ from skanomaly.utils._validation import (
 class BaseDeepDetector(OutlierMixin, BaseEstimator, metaclass=ABCMeta):
     """Base class of the torch-backed novelty detectors.
 
-    It owns the scikit-learn contract so that a method only brings its network
-    (:meth:`_build_module`), its training step (a :class:`DetectorNet` subclass in
-    ``_net_class`` with its parameters from :meth:`_net_params`) and its anomaly
-    score (:meth:`_anomaly_score_batch`).
+    It owns the scikit-learn contract, so that a method brings only its network
+    (:meth:`_build_module`), its training (a :class:`DetectorNet` subclass in
+    ``_net_class``, its settings from :meth:`_net_kwargs`, and, for several
+    stages, :meth:`_fit_stages`) and its anomaly score as a torch module
+    (:meth:`_build_score_module`). ``docs/extending.md`` lists every hook with
+    its contract and walks through a complete two-stage detector.
 
     What the base does:
 
     - validates parameters (``_parameter_constraints``) and input (NaN, inf,
-      feature count, too few samples, non-numeric data) with ``ValueError``;
+      feature count, too few samples, non-numeric data) with ``ValueError``,
+      and so the extra fit arrays a method declares in ``_fit_arrays``;
     - accepts flat rows with ``input_shape=(C, H, W)``, or 3-D ``(n, H, W)`` and
       4-D ``(n, C, H, W)`` arrays, and sets ``input_shape_``;
     - maps inputs to [0, 1] with a scaling learned at fit (``scaling``);
     - seeds torch from ``random_state`` inside a forked RNG, so no global random
       state changes and the same seed gives the same scores on CPU;
     - resolves ``device="auto"`` into ``device_``;
-    - scores in eval mode, in batches of ``batch_size``, as float64, with
-      ``score_samples`` = minus the paper's anomaly score (higher = more normal);
+    - trains in one or more named stages, each with the divergence guard and the
+      progress display, into one ``history_`` whose rows carry their ``stage``;
+    - scores with every registered module in eval mode, in batches of
+      ``batch_size``, as float64, with ``score_samples`` = minus the paper's
+      anomaly score (higher = more normal), and exposes that score as a
+      differentiable module (:meth:`anomaly_score_module`);
     - sets ``offset_`` to the ``100 * contamination`` percentile of the training
       ``score_samples``; ``decision_function = score_samples - offset_``;
-    - records ``history_`` (one dict per epoch) and ``n_epochs_``;
-    - shows a progress bar over epochs (``verbose=1``) or one line per epoch
-      (``verbose=2``), and stops with :class:`~skanomaly.exceptions.TrainingDivergedError`
-      when the loss becomes NaN or inf;
     - warns (:class:`~sklearn.exceptions.ConvergenceWarning`) when training
       ended on the plateau where the network reconstructs every input alike.
     """
@@ -85,46 +94,68 @@ class BaseDeepDetector(OutlierMixin, BaseEstimator, metaclass=ABCMeta):
     _requires_image = False
     #: the skorch net class that trains the method
     _net_class = DetectorNet
+    #: names of the extra arrays ``fit`` accepts (e.g. ``("X_negative",)``)
+    _fit_arrays: tuple[str, ...] = ()
 
     # ------------------------------------------------------------------ hooks
-    @abstractmethod
-    def _build_module(self) -> nn.Module:
-        """Return the (untrained) torch module; ``n_features_in_`` and
-        ``input_shape_`` are set."""
+    def _check_method_params(self) -> None:
+        """Checks beyond ``_parameter_constraints`` (raise ``ValueError``).
+
+        Called first in ``fit``, before the data is looked at."""
 
     @abstractmethod
-    def _anomaly_score_batch(self, module: nn.Module, x: torch.Tensor) -> torch.Tensor:
-        """Per-sample anomaly scores of one batch (larger = more anomalous), as
-        defined in the method's paper. ``module`` is in eval mode, gradients off."""
+    def _build_module(self, ctx: FitContext) -> nn.Module:
+        """Return the untrained main torch module (skorch's ``module_``)."""
 
-    def _build_criterion(self) -> nn.Module:
-        return nn.MSELoss()
+    @abstractmethod
+    def _build_score_module(self) -> nn.Module:
+        """The method's anomaly score of net-ready batches, as a torch module.
 
-    def _net_params(self) -> dict:
-        """Extra keyword arguments of ``_net_class`` (the method's training knobs)."""
+        Called on a fitted detector. The module maps a batch shaped as the net
+        sees it (``(n, *input_shape_)`` for image methods, else ``(n,
+        n_features)``, scaled) to ``(n,)`` scores, larger = more anomalous, as
+        the paper defines them; it may share the fitted modules. Scoring wraps
+        it in eval mode and ``torch.no_grad``; :meth:`anomaly_score_module`
+        wraps it with the input scaling and keeps gradients.
+        """
+
+    def _build_criterion(self):
+        """The skorch criterion, or None when the training step computes its own
+        loss (the default)."""
+        return None
+
+    def _net_kwargs(self, ctx: FitContext) -> dict:
+        """Keyword arguments of ``_net_class`` beyond the base's, e.g.
+        ``{"settings": ...}`` or ``optimizer__weight_decay``."""
         return {}
 
-    def _check_method_params(self) -> None:
-        """Checks beyond ``_parameter_constraints`` (raise ``ValueError``)."""
+    def _callbacks(self, ctx: FitContext) -> list:
+        """The method's skorch callbacks, ``[(name, callback), ...]``; they run
+        after the base's divergence guard and progress bar."""
+        return []
 
-    def _fit_net(self, X_net: np.ndarray, *, seed: int, **fit_params) -> None:
-        """Build ``self.net_`` and train it; runs inside the seeded context."""
-        if fit_params:
-            raise ValueError(
-                f"{type(self).__name__}.fit got unexpected fit parameters "
-                f"{sorted(fit_params)}."
-            )
-        self.net_ = self._make_net(seed=seed)
-        self.net_.fit(X_net, None)
+    def _fit_stages(self, ctx: FitContext) -> None:
+        """Build ``net_`` and train it; the default is one stage, ``"train"``.
+
+        Runs inside the seeded context. Override to train several stages
+        (:meth:`_train_stage` for each) or to set fitted attributes that scoring
+        needs; everything scoring reads must be set before this returns,
+        because the plateau check and ``offset_`` score the training data next.
+        """
+        self.net_ = self._make_net(ctx)
+        self._train_stage(ctx, "train", ctx.X)
 
     # -------------------------------------------------------------- plumbing
-    def _make_net(self, *, seed: int, **overrides) -> DetectorNet:
+    def _make_net(self, ctx: FitContext, **overrides) -> DetectorNet:
+        """A new, untrained ``_net_class`` with the base's settings, the
+        method's ``_net_kwargs`` and callbacks, and ``overrides`` last."""
         name = type(self).__name__
         callbacks = [("nonfinite_guard", NonFiniteLossGuard(owner=name))]
         if self.verbose == 1:
             callbacks.append(("progress_bar", EpochProgressBar(desc=name)))
+        callbacks += list(self._callbacks(ctx))
         params = {
-            "module": self._build_module(),
+            "module": self._build_module(ctx),
             "criterion": self._build_criterion(),
             "optimizer": torch.optim.Adam,
             "lr": self.lr,
@@ -132,50 +163,123 @@ class BaseDeepDetector(OutlierMixin, BaseEstimator, metaclass=ABCMeta):
             "batch_size": self.batch_size,
             "train_split": None,
             "iterator_train__shuffle": True,
-            "device": self.device_,
+            "device": ctx.device,
             "callbacks": callbacks,
             "verbose": 1 if self.verbose >= 2 else 0,
-            "seed": seed,
+            "seed": ctx.seed,
         }
-        params.update(self._net_params())
+        params.update(self._net_kwargs(ctx))
         params.update(overrides)
         return self._net_class(**params)
 
-    def _prepare_fit_input(self, X) -> np.ndarray:
+    def _train_stage(
+        self, ctx: FitContext, stage: str, X, y=None, *, net=None, max_epochs=None
+    ) -> None:
+        """Train ``net`` (default ``net_``) on ``(X, y)`` as the named stage.
+
+        The net keeps its weights, optimizers and history between stages (a
+        skorch ``partial_fit``; the first call initialises it), so a later
+        stage continues where the earlier one stopped; a new net for a stage
+        works too. Each epoch's history row gets ``stage``; the rows are added
+        to ``ctx.history`` (which becomes ``history_``) and counted in
+        ``ctx.stage_epochs``.
+
+        Parameters
+        ----------
+        ctx : FitContext
+            The fit's context.
+        stage : str
+            Name of the stage (shown in ``history_`` and the progress bar).
+        X, y : array-like
+            What the net's ``partial_fit`` takes; ``y=None`` for reconstruction.
+        net : DetectorNet, default=None
+            The net to train; ``net_`` when None.
+        max_epochs : int, default=None
+            Epochs of this stage; the net's ``max_epochs`` when None.
+        """
+        net = self.net_ if net is None else net
+        params = {"stage": stage}
+        if max_epochs is not None:
+            params["max_epochs"] = int(max_epochs)
+        net.set_params(**params)
+        start = len(net.history) if net.initialized_ else 0
+        net.partial_fit(X, y)
+        rows = [
+            {key: value for key, value in epoch.items() if key != "batches"}
+            for epoch in net.history[start:]
+        ]
+        ctx.history.extend(rows)
+        ctx.stage_epochs[stage] = ctx.stage_epochs.get(stage, 0) + len(rows)
+
+    def _registered_modules(self) -> list[nn.Module]:
+        """Every module registered with skorch on ``net_`` (``module_`` first)."""
+        net = self.net_
+        return [getattr(net, name + "_") for name in net._modules]
+
+    def _validated_rows(self, X, *, name: str, reset: bool) -> np.ndarray:
+        """Flat float32 rows of ``X`` after scikit-learn's checks.
+
+        ``reset=True`` (the training ``X``) learns ``n_features_in_`` and
+        ``input_shape_``; otherwise ``X`` must match them.
+        """
         X, sample_shape = split_spatial_input(X)
-        X = validate_data(self, X, dtype=np.float32, ensure_min_samples=2)
-        if sample_shape is not None:
-            # a 3-D/4-D array always yields a spatial (C, H, W) sample shape
-            if (
-                self.input_shape is not None
-                and check_input_shape(self.input_shape, X.shape[1]) != sample_shape
-            ):
-                raise ValueError(
-                    f"input_shape={self.input_shape!r} disagrees with the shape "
-                    f"{sample_shape} of the {len(sample_shape) + 1}-D input."
+        if reset:
+            X = validate_data(self, X, dtype=np.float32, ensure_min_samples=2)
+            if sample_shape is not None:
+                # a 3-D/4-D array always yields a spatial (C, H, W) sample shape
+                if (
+                    self.input_shape is not None
+                    and check_input_shape(self.input_shape, X.shape[1]) != sample_shape
+                ):
+                    raise ValueError(
+                        f"input_shape={self.input_shape!r} disagrees with the shape "
+                        f"{sample_shape} of the {len(sample_shape) + 1}-D input."
+                    )
+                self.input_shape_ = sample_shape
+            else:
+                self.input_shape_ = check_input_shape(
+                    self.input_shape,
+                    X.shape[1],
+                    requires_image=self._requires_image,
+                    name=type(self).__name__,
                 )
-            self.input_shape_ = sample_shape
-        else:
-            self.input_shape_ = check_input_shape(
-                self.input_shape,
-                X.shape[1],
-                requires_image=self._requires_image,
-                name=type(self).__name__,
+            return X
+        try:
+            if sample_shape is not None and sample_shape != self.input_shape_:
+                raise ValueError(
+                    f"X has samples of shape {sample_shape}, but "
+                    f"{type(self).__name__} was fitted on samples of shape "
+                    f"{self.input_shape_}."
+                )
+            return validate_data(self, X, dtype=np.float32, reset=False)
+        except ValueError as exc:
+            if name == "X":
+                raise
+            raise ValueError(f"{name}: {exc}") from exc
+
+    def _prepare_fit_input(self, X, fit_params: dict):
+        """Validate, learn the scaling and shape ``X`` and the extra fit arrays."""
+        unknown = sorted(set(fit_params) - set(self._fit_arrays))
+        if unknown:
+            accepted = list(self._fit_arrays) or "none"
+            raise ValueError(
+                f"{type(self).__name__}.fit got unexpected fit parameters "
+                f"{unknown}; it accepts: {accepted}."
             )
+        X = self._validated_rows(X, name="X", reset=True)
         self.scaler_ = UnitIntervalScaler(self.scaling).fit(X)
-        return self._to_net_input(self.scaler_.transform(X))
+        arrays = {}
+        for name, value in fit_params.items():
+            if value is None:
+                continue
+            rows = self._validated_rows(value, name=name, reset=False)
+            arrays[name] = self._to_net_input(self.scaler_.transform(rows))
+        return self._to_net_input(self.scaler_.transform(X)), arrays
 
     def _prepare_input(self, X) -> np.ndarray:
         check_is_fitted(self)
-        X, sample_shape = split_spatial_input(X)
-        if sample_shape is not None and sample_shape != self.input_shape_:
-            raise ValueError(
-                f"X has samples of shape {sample_shape}, but "
-                f"{type(self).__name__} was fitted on samples of shape "
-                f"{self.input_shape_}."
-            )
-        X = validate_data(self, X, dtype=np.float32, reset=False)
-        return self._to_net_input(self.scaler_.transform(X))
+        rows = self._validated_rows(X, name="X", reset=False)
+        return self._to_net_input(self.scaler_.transform(rows))
 
     def _to_net_input(self, X: np.ndarray) -> np.ndarray:
         if not X.flags.writeable or not X.flags.c_contiguous:
@@ -203,24 +307,27 @@ class BaseDeepDetector(OutlierMixin, BaseEstimator, metaclass=ABCMeta):
             yield slice(start, start + n_valid), torch.as_tensor(chunk, device=device)
 
     def _map_batches(self, X_net: np.ndarray, fn, out_dtype) -> np.ndarray:
-        """Apply ``fn(module, batch)`` batch by batch in eval mode, without grads.
+        """Apply ``fn(batch)`` batch by batch, every module in eval mode, no grads.
 
-        The output array is allocated from the first batch's result, so memory
-        stays bounded by ``batch_size`` plus the output itself.
+        Every module registered with ``net_`` is put in eval mode and restored
+        afterwards. The output array is allocated from the first batch's result,
+        so memory stays bounded by ``batch_size`` plus the output itself.
         """
-        module = self.net_.module_
-        was_training = module.training
-        module.eval()
+        modules = self._registered_modules()
+        modes = [module.training for module in modules]
+        for module in modules:
+            module.eval()
         out = None
         try:
             with torch.no_grad(), flush_denormal_context():
                 for rows, xb in self._batches(X_net):
-                    result = fn(module, xb).detach().cpu().numpy()
+                    result = fn(xb).detach().cpu().numpy()
                     if out is None:
                         out = np.empty((X_net.shape[0], *result.shape[1:]), out_dtype)
                     out[rows] = result[: rows.stop - rows.start]
         finally:
-            module.train(was_training)
+            for module, mode in zip(modules, modes, strict=True):
+                module.train(mode)
         return out
 
     def _warn_if_input_independent(self, X_net: np.ndarray) -> None:
@@ -252,11 +359,8 @@ class BaseDeepDetector(OutlierMixin, BaseEstimator, metaclass=ABCMeta):
             )
 
     def _anomaly_scores(self, X_net: np.ndarray) -> np.ndarray:
-        return self._map_batches(
-            X_net,
-            lambda module, xb: self._anomaly_score_batch(module, xb).double(),
-            np.float64,
-        )
+        scorer = self._build_score_module()
+        return self._map_batches(X_net, lambda xb: scorer(xb).double(), np.float64)
 
     # ---------------------------------------------------------------- public
     @_fit_context(prefer_skip_nested_validation=True)
@@ -271,7 +375,9 @@ class BaseDeepDetector(OutlierMixin, BaseEstimator, metaclass=ABCMeta):
         y : Ignored
             Not used, present for API consistency.
         **fit_params : dict
-            Method-specific fit data; see the method's documentation.
+            Extra arrays the method declares (for example ``X_negative``),
+            validated and scaled like ``X``; see the method's documentation.
+            Any other name raises ``ValueError``.
 
         Returns
         -------
@@ -279,15 +385,20 @@ class BaseDeepDetector(OutlierMixin, BaseEstimator, metaclass=ABCMeta):
             The fitted detector.
         """
         self._check_method_params()
-        X_net = self._prepare_fit_input(X)
+        X_net, arrays = self._prepare_fit_input(X, fit_params)
         seed = derive_seed(self.random_state)
         self.device_ = resolve_device(self.device)
+        ctx = FitContext(
+            X=X_net,
+            arrays=arrays,
+            seed=seed,
+            device=self.device_,
+            input_shape=self.input_shape_,
+        )
         with seed_context(seed, self.device_), flush_denormal_context():
-            self._fit_net(X_net, seed=seed, **fit_params)
-        self.history_ = [
-            {key: value for key, value in epoch.items() if key != "batches"}
-            for epoch in self.net_.history
-        ]
+            self._fit_stages(ctx)
+        self.history_ = ctx.history
+        self.n_epochs_per_stage_ = dict(ctx.stage_epochs)
         self.n_epochs_ = len(self.history_)
         self._warn_if_input_independent(X_net)
         training_scores = -self._anomaly_scores(X_net)
@@ -355,9 +466,10 @@ class BaseDeepDetector(OutlierMixin, BaseEstimator, metaclass=ABCMeta):
         codes : ndarray of shape (n_samples, latent_dim), dtype float32
             The encoder's output.
         """
+        module = self.net_.module_
         return self._map_batches(
             self._prepare_input(X),
-            lambda m, xb: self._encode_batch(m, xb).flatten(1),
+            lambda xb: self._encode_batch(module, xb).flatten(1),
             np.float32,
         )
 
@@ -383,14 +495,65 @@ class BaseDeepDetector(OutlierMixin, BaseEstimator, metaclass=ABCMeta):
 
     def _reconstructions(self, X_net: np.ndarray) -> np.ndarray:
         """Flat float32 reconstructions of net-scale input, batch by batch."""
+        module = self.net_.module_
         return self._map_batches(
             X_net,
-            lambda m, xb: self._reconstruct_batch(m, xb).flatten(1),
+            lambda xb: self._reconstruct_batch(module, xb).flatten(1),
             np.float32,
         )
 
     def _reconstruct_batch(self, module: nn.Module, x: torch.Tensor) -> torch.Tensor:
         return module(x)
+
+    def anomaly_score_module(self) -> nn.Module:
+        """The fitted anomaly score as a differentiable torch module.
+
+        The module takes a float tensor in the units and layout of ``fit``'s
+        ``X`` (flat rows, or images ``(n, C, H, W)`` / ``(n, H, W)``), applies
+        the fitted scaling and returns the paper's per-sample anomaly score
+        (larger = more anomalous), equal to ``-score_samples`` to float
+        tolerance, with gradients flowing to the input. It is in eval mode on
+        ``device_`` and shares the detector's weights (it is a view, not a
+        copy): attacks, saliency maps and robustness evaluations use it.
+
+        Returns
+        -------
+        module : torch.nn.Module
+            An :class:`~skanomaly.nets.AnomalyScoreModule`.
+
+        Examples
+        --------
+        >>> import numpy as np, torch
+        >>> from skanomaly import DenoisingAE
+        >>> X = np.random.RandomState(0).uniform(size=(32, 6))
+        >>> det = DenoisingAE(hidden_dims=(8, 3), max_epochs=2, device="cpu",
+        ...                   random_state=0).fit(X)
+        >>> x = torch.tensor(X[:4], dtype=torch.float32, requires_grad=True)
+        >>> score = det.anomaly_score_module()(x)
+        >>> bool(np.allclose(score.detach().numpy(), -det.score_samples(X[:4]),
+        ...                  rtol=1e-6))
+        True
+        >>> score.sum().backward()
+        >>> x.grad.shape
+        torch.Size([4, 6])
+        """
+        check_is_fitted(self)
+        scaler = self.scaler_
+        compute_dtype = (
+            torch.float32 if torch.device(self.device_).type == "mps" else torch.float64
+        )
+        scaling = InputScaling(
+            None if scaler.is_identity else scaler.min_,
+            None if scaler.is_identity else scaler.scale_,
+            compute_dtype=compute_dtype,
+        )
+        module = AnomalyScoreModule(
+            self._build_score_module(),
+            scaling,
+            self.input_shape_,
+            image_input=self._requires_image,
+        )
+        return module.to(self.device_).eval()
 
     def __setstate__(self, state):
         super().__setstate__(state)

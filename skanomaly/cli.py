@@ -32,6 +32,9 @@ examples:
       --detectors denoising-ae pyod-autoencoder --epochs 50 --output fmnist.md
   skanomaly benchmark --dataset mnist --data-home ~/data --budget standard \\
       --device cuda --output results.csv --output results.json
+  skanomaly benchmark --dataset fashion-mnist --checkpoint fmnist.jsonl \\
+      --output fmnist.md
+      resumable: run the same command again after an interruption
   skanomaly detectors
 """
 
@@ -206,6 +209,17 @@ def build_parser():
         "files. Every file records seed, budget, device, versions, date and CPU",
     )
     bench.add_argument(
+        "--checkpoint",
+        default=None,
+        metavar="PATH",
+        help="make the run resumable: append each finished (detector, normal "
+        "class) row to PATH (JSON lines) as soon as it is done, and reuse the rows "
+        "PATH already holds for the same settings (data set, protocol, class, "
+        "budget, epochs, seed, fractions, detector and its parameters) instead "
+        "of computing them again; rerun the same command after an interruption "
+        "to go on where it stopped. Failed rows are computed again",
+    )
+    bench.add_argument(
         "--quiet",
         action="store_true",
         help="no progress bar and only the summary table",
@@ -239,13 +253,19 @@ def _benchmark(args, parser):
             data_home=args.data_home,
             progress=not args.quiet,
             on_error="record",
+            checkpoint=args.checkpoint,
         )
-    except (FileNotFoundError, ImportError, ValueError) as exc:
+    except (OSError, ImportError, ValueError) as exc:  # OSError: data, checkpoint
         print(f"skanomaly benchmark: error: {exc}", file=sys.stderr)
         return 1
     result.metadata["command"] = "skanomaly " + shlex.join(args.argv)
     print(result.format_tables(per_class=not args.quiet))
     print(f"finished in {result.metadata['wall_s']:.1f} s")
+    if args.checkpoint is not None:
+        print(
+            f"resumed {result.metadata['resumed_rows']} of {len(result.rows)} rows "
+            f"from {args.checkpoint}"
+        )
     for output in outputs:
         result.save(output)
         print(f"wrote {output}")

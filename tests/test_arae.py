@@ -225,11 +225,11 @@ def test_recraft_per_epoch_attacks_the_start_of_epoch_weights(images, monkeypatc
 def test_box_follows_the_data_scale():
     rng = np.random.RandomState(0)
     unit = ARAE(**SMALL, random_state=0).fit(rng.uniform(size=(32, 6)))
-    assert unit.net_.clip == (0.0, 1.0)
+    assert unit.net_.settings.clip == (0.0, 1.0)
     raw = rng.normal(100, 5, size=(32, 6))
-    assert ARAE(**SMALL, random_state=0).fit(raw).net_.clip == (0.0, 1.0)
+    assert ARAE(**SMALL, random_state=0).fit(raw).net_.settings.clip == (0.0, 1.0)
     unscaled = ARAE(**SMALL, scaling="none", random_state=0).fit(raw)
-    assert unscaled.net_.clip is None
+    assert unscaled.net_.settings.clip is None
     assert np.isfinite(unscaled.score_samples(raw)).all()
 
 

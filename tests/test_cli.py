@@ -106,6 +106,55 @@ def test_grouped_normal_classes_and_anomaly_fraction(tmp_path, capsys):
     assert payload["results"][0]["anomaly_share"] > 0.9
 
 
+def test_checkpoint_resumes_a_run(tmp_path, capsys):
+    checkpoint = tmp_path / "runs" / "digits.jsonl"
+    argv = [
+        "benchmark",
+        "--normal-class",
+        "0",
+        "1",
+        "--detectors",
+        "sklearn-lof",
+        "sklearn-iforest",
+        "--quiet",
+        "--checkpoint",
+        str(checkpoint),
+    ]
+    assert main([*argv, "--output", str(tmp_path / "first.json")]) == 0
+    assert f"resumed 0 of 4 rows from {checkpoint}" in capsys.readouterr().out
+    lines = [json.loads(line) for line in checkpoint.read_text().splitlines()]
+    assert [
+        (line["row"]["detector"], line["row"]["normal_class"]) for line in lines
+    ] == [
+        ("sklearn-lof", "0"),
+        ("sklearn-iforest", "0"),
+        ("sklearn-lof", "1"),
+        ("sklearn-iforest", "1"),
+    ]
+
+    assert main([*argv, "--output", str(tmp_path / "again.json")]) == 0
+    assert f"resumed 4 of 4 rows from {checkpoint}" in capsys.readouterr().out
+    first = json.loads((tmp_path / "first.json").read_text())
+    again = json.loads((tmp_path / "again.json").read_text())
+    assert again["results"] == first["results"]
+    assert again["metadata"]["resumed_rows"] == 4
+    assert again["metadata"]["checkpoint"] == str(checkpoint)
+    assert len(checkpoint.read_text().splitlines()) == 4
+
+    # another seed is another setting: computed again, appended to the same file
+    assert main([*argv, "--seed", "1"]) == 0
+    assert "resumed 0 of 4 rows" in capsys.readouterr().out
+    assert len(checkpoint.read_text().splitlines()) == 8
+
+
+def test_unwritable_checkpoint_is_an_error_not_a_traceback(tmp_path, capsys):
+    folder = tmp_path / "taken"
+    folder.mkdir()
+    argv = ["benchmark", "--detectors", "sklearn-lof", "--checkpoint", str(folder)]
+    assert main([*argv, "--quiet"]) == 1
+    assert "skanomaly benchmark: error:" in capsys.readouterr().err
+
+
 def test_no_command_prints_help(capsys):
     assert main([]) == 0
     assert "usage: skanomaly" in capsys.readouterr().out

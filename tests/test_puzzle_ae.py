@@ -18,8 +18,8 @@ from skorch.callbacks import Callback
 
 from skanomaly import PuzzleAE
 from skanomaly.augment import permute_tiles, puzzle_permutations
-from skanomaly.detectors._puzzle_ae import PuzzleAENet
-from skanomaly.nets import UNet
+from skanomaly.detectors._puzzle_ae import PuzzleAENet, PuzzleAESettings
+from skanomaly.nets import PaddedNet, UNet
 
 SMALL = {
     "base_width": 4,
@@ -52,18 +52,24 @@ def fitted(data):
     return PuzzleAE(**SMALL, random_state=0).fit(data[0])
 
 
-def _make_net(channels=1, size=16, weight=0.02, epsilon=0.07, seed=0):
+def _make_net(channels=1, size=16, weight=0.02, epsilon=0.07, seed=0, legacy=False):
+    settings = PuzzleAESettings(
+        permutations=puzzle_permutations(2, "all").numpy(),
+        input_shape=(channels, size, size),
+        masking=True,
+        epsilon=epsilon,
+        legacy_fgsm=legacy,
+        feature_matching_weight=weight,
+        discriminator_width=4,
+        discriminator_lr=2e-4,
+    )
     with torch.random.fork_rng():
         torch.manual_seed(seed)
         net = PuzzleAENet(
-            module=UNet(channels, base_width=4),
-            criterion=torch.nn.MSELoss,
+            module=PaddedNet(UNet(channels, base_width=4), multiple=2, min_size=16),
+            criterion=None,
             optimizer=torch.optim.Adam,
-            permutations=puzzle_permutations(2, "all"),
-            image_size=(size, size),
-            epsilon=epsilon,
-            feature_matching_weight=weight,
-            discriminator_width=4,
+            settings=settings,
             train_split=None,
             device="cpu",
         ).initialize()
@@ -305,8 +311,7 @@ def test_without_feature_matching_there_is_no_discriminator(data):
 
 @pytest.mark.parametrize("legacy", [False, True])
 def test_fgsm_stays_in_the_budget(legacy):
-    net = _make_net(epsilon=0.1)
-    net.legacy_fgsm = legacy
+    net = _make_net(epsilon=0.1, legacy=legacy)
     puzzled = permute_tiles(torch.as_tensor(_images(8, 0)), [3, 2, 1, 0])
     with torch.random.fork_rng():
         torch.manual_seed(0)
@@ -323,11 +328,11 @@ def test_fgsm_stays_in_the_budget(legacy):
         assert (change > 0.1 - 1e-6).float().mean() > 0.2
 
 
-def test_plateau_schedule_lowers_the_unet_learning_rate(data):
+def test_lr_decay_lowers_the_unet_learning_rate(data):
     det = PuzzleAE(
         **{**SMALL, "max_epochs": 5},
-        plateau_patience=0,
-        plateau_factor=0.5,
+        lr_decay_patience=0,
+        lr_decay_factor=0.5,
         lr=1e-6,
         random_state=0,
     ).fit(data[0])

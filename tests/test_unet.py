@@ -71,7 +71,7 @@ def test_unet_rejects_bad_input():
 def test_discriminator_feature_map_and_probability(
     channels, size, width, feature_shape
 ):
-    disc = _seeded(DCGANDiscriminator, channels, size, base_width=width)
+    disc = _seeded(DCGANDiscriminator, (channels, *size), base_width=width)
     x = _rand(3, channels, *size)
     prob, features = disc.forward_with_features(x)
     assert disc.feature_shape == feature_shape
@@ -81,7 +81,7 @@ def test_discriminator_feature_map_and_probability(
 
 
 def test_discriminator_dcgan_init():
-    disc = _seeded(DCGANDiscriminator, 1, (64, 64), base_width=64)
+    disc = _seeded(DCGANDiscriminator, (1, 64, 64), base_width=64)
     convs = [m for m in disc.modules() if isinstance(m, nn.Conv2d)]
     norms = [m for m in disc.modules() if isinstance(m, nn.BatchNorm2d)]
     assert all(m.bias is None for m in convs)
@@ -89,4 +89,4 @@ def test_discriminator_dcgan_init():
     assert abs(float(big.std()) - 0.02) < 0.002
     assert abs(float(torch.cat([m.weight.detach() for m in norms]).mean()) - 1.0) < 0.01
     with pytest.raises(ValueError, match="at least 4x4"):
-        DCGANDiscriminator(1, (2, 2))
+        DCGANDiscriminator((1, 2, 2))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import math
+from dataclasses import dataclass
 from numbers import Integral, Real
 
 import numpy as np
@@ -13,9 +14,9 @@ from torch import Tensor, nn
 
 from skanomaly.attacks import pgd, select_worst_case, spatial_grid_search
 from skanomaly.base import BaseDeepDetector
-from skanomaly.losses import squared_error_mean, squared_error_sum
-from skanomaly.nets import MLPAutoencoder
-from skanomaly.training import DetectorNet
+from skanomaly.losses import squared_error_mean
+from skanomaly.nets import MLPAutoencoder, ReconstructionErrorScore
+from skanomaly.training import DetectorNet, settings_from
 from skanomaly.utils._params import check_hidden_dims
 
 _UNION = ("linf", "l2", "spatial")
@@ -36,97 +37,69 @@ def arae_loss(module: nn.Module, x: Tensor, x_adv: Tensor, gamma: float) -> Tens
     )
 
 
+@dataclass(frozen=True)
+class ARAESettings:
+    """Training settings of :class:`ARAENet`.
+
+    Each field is the :class:`ARAE` parameter of the same name, except those
+    fit resolves from the data: ``l2_epsilon`` (never None here), ``angles``
+    and ``translations`` (the spatial grid, in degrees and fractions of the
+    image size), ``input_shape`` (``(C, H, W)`` for the spatial attack, else
+    None) and ``clip`` (the box of adversarial inputs: (0, 1) when the scaled
+    training data lies in it, else None).
+    """
+
+    epsilon: float
+    l2_epsilon: float
+    gamma: float
+    pgd_steps: int
+    step_size: float | None
+    attack: str
+    attack_target: str
+    union_strategy: str
+    recraft: str
+    angles: tuple[float, ...]
+    translations: tuple[float, ...]
+    input_shape: tuple[int, ...] | None
+    clip: tuple[float, float] | None
+
+
 class ARAENet(DetectorNet):
     """Trains an autoencoder on adversarial examples crafted against itself.
 
-    Each training step crafts ``x_adv`` for the batch (see ``attack``), then
-    minimises :func:`arae_loss`. Only skorch's documented ``train_step_single``
-    hook is overridden.
+    Each training step crafts ``x_adv`` for the batch (see :meth:`craft`), then
+    minimises :func:`arae_loss`. Only skorch's documented hooks are overridden:
+    ``train_step_single``, and the epoch hooks that keep the start-of-epoch
+    copy of the weights for ``recraft="epoch"``.
 
     Parameters
     ----------
     *args, **kwargs
-        Passed to :class:`~skanomaly.training.DetectorNet`.
-    epsilon : float, default=0.05
-        L-inf radius.
-    l2_epsilon : float, default=1.0
-        L2 radius.
-    gamma : float, default=0.1
-        Weight of the latent term of the loss.
-    pgd_steps : int, default=10
-        PGD iterations.
-    step_size : float or None, default=None
-        PGD step as a fraction of the radius times ``pgd_steps``; ``None`` means
-        ``2.5 * radius / pgd_steps``.
-    attack : {"linf", "l2", "spatial", "union"}, default="linf"
-        The perturbation set.
-    attack_target : {"latent", "reconstruction"}, default="latent"
-        What the attack maximises.
-    union_strategy : {"max", "avg"}, default="max"
-        Train on the worst of the union's attacks per sample, or on all of them.
-    angles, translations : tuple of float, default=()
-        The spatial grid (degrees; fractions of the image size).
-    image_shape : tuple of int or None, default=None
-        ``(C, H, W)`` for the spatial attack.
-    recraft : {"batch", "epoch"}, default="batch"
-        Attack the current weights at every step, or the weights as they were at
-        the start of the epoch (the authors' schedule).
-    clip : tuple of float or None, default=(0.0, 1.0)
-        Box of the adversarial inputs.
+        Passed to :class:`~skanomaly.training.DetectorNet`, including
+        ``settings``, an :class:`ARAESettings`.
     """
 
-    def __init__(
-        self,
-        *args,
-        epsilon=0.05,
-        l2_epsilon=1.0,
-        gamma=0.1,
-        pgd_steps=10,
-        step_size=None,
-        attack="linf",
-        attack_target="latent",
-        union_strategy="max",
-        angles=(),
-        translations=(),
-        image_shape=None,
-        recraft="batch",
-        clip=(0.0, 1.0),
-        **kwargs,
-    ):
-        super().__init__(*args, **kwargs)
-        self.epsilon = epsilon
-        self.l2_epsilon = l2_epsilon
-        self.gamma = gamma
-        self.pgd_steps = pgd_steps
-        self.step_size = step_size
-        self.attack = attack
-        self.attack_target = attack_target
-        self.union_strategy = union_strategy
-        self.angles = angles
-        self.translations = translations
-        self.image_shape = image_shape
-        self.recraft = recraft
-        self.clip = clip
+    # ----------------------------------------------------------- epoch hooks
+    def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
+        super().on_epoch_begin(net, dataset_train, dataset_valid, **kwargs)
+        if self.settings.recraft == "epoch":
+            # a plain list, so that skorch does not register the copy as a module
+            self._epoch_snapshot = [copy.deepcopy(self.module_)]
+
+    def on_train_end(self, net, X=None, y=None, **kwargs):
+        super().on_train_end(net, X=X, y=y, **kwargs)
+        self._epoch_snapshot = None
 
     # ---------------------------------------------------------------- attack
     def attack_module(self) -> nn.Module:
         """The weights the attack runs against: current, or the epoch's start."""
-        if self.recraft == "batch":
+        if self.settings.recraft == "batch":
             return self.module_
-        epoch = len(self.history)
-        cache = getattr(self, "_epoch_snapshot", None)
-        if cache is None or cache[0] != epoch:
-            # a plain list, so that skorch does not register the copy as a module
-            self._epoch_snapshot = [epoch, copy.deepcopy(self.module_)]
-        return self._epoch_snapshot[1]
-
-    def clear_snapshot(self) -> None:
-        """Drop the start-of-epoch copy of the module (after training)."""
-        self._epoch_snapshot = None
+        return self._epoch_snapshot[0]
 
     def attack_objective(self, module: nn.Module, x: Tensor):
         """Per-sample objective the attacks maximise around the clean batch ``x``."""
-        if self.attack_target == "latent":
+        if self.settings.attack_target == "latent":
             with torch.no_grad():
                 z = module.encode(x)
             return lambda x_adv: squared_error_mean(module.encode(x_adv), z)
@@ -137,35 +110,38 @@ class ARAENet(DetectorNet):
 
     def craft(self, x: Tensor) -> list[Tensor]:
         """Adversarial versions of ``x``: one tensor, or the union's three."""
+        settings = self.settings
         module = self.attack_module()
         objective = self.attack_objective(module, x)
-        names = _UNION if self.attack == "union" else (self.attack,)
+        names = _UNION if settings.attack == "union" else (settings.attack,)
         candidates = []
         for name in names:
             if name == "spatial":
                 x_adv = spatial_grid_search(
                     objective,
                     x,
-                    input_shape=self.image_shape,
-                    angles=self.angles,
-                    translations=self.translations,
+                    input_shape=settings.input_shape,
+                    angles=settings.angles,
+                    translations=settings.translations,
                     module=module,
                 )
             else:
-                radius = self.epsilon if name == "linf" else self.l2_epsilon
-                step = None if self.step_size is None else self.step_size * radius
+                radius = settings.epsilon if name == "linf" else settings.l2_epsilon
+                step = (
+                    None if settings.step_size is None else settings.step_size * radius
+                )
                 x_adv = pgd(
                     objective,
                     x,
                     epsilon=radius,
-                    steps=self.pgd_steps,
+                    steps=settings.pgd_steps,
                     step_size=step,
                     norm=name,
-                    clip=self.clip,
+                    clip=settings.clip,
                     module=module,
                 )
             candidates.append(x_adv)
-        if len(candidates) > 1 and self.union_strategy == "max":
+        if len(candidates) > 1 and settings.union_strategy == "max":
             return [select_worst_case(objective, candidates)]
         return candidates
 
@@ -176,7 +152,7 @@ class ARAENet(DetectorNet):
         adversarial = self.craft(x)
         module = self.module_
         per_sample = torch.stack(
-            [arae_loss(module, x, x_adv, self.gamma) for x_adv in adversarial]
+            [arae_loss(module, x, x_adv, self.settings.gamma) for x_adv in adversarial]
         ).mean(dim=0)
         loss = per_sample.mean()
         loss.backward()
@@ -394,51 +370,35 @@ class ARAE(BaseDeepDetector):
     def _check_method_params(self):
         check_hidden_dims(self.hidden_dims)
 
-    def _build_module(self):
-        return MLPAutoencoder(self.n_features_in_, check_hidden_dims(self.hidden_dims))
+    def _build_module(self, ctx):
+        return MLPAutoencoder(ctx.n_features, self.hidden_dims)
 
-    def _net_params(self):
+    def _net_kwargs(self, ctx):
         spatial = self.attack in ("spatial", "union")
-        if spatial and len(self.input_shape_) != 3:
+        if spatial and len(ctx.input_shape) != 3:
             raise ValueError(
                 f"attack={self.attack!r} rotates and translates images and needs a "
                 "spatial input_shape=(C, H, W) (or 3-D/4-D input); got samples of "
-                f"shape {self.input_shape_}."
+                f"shape {ctx.input_shape}."
             )
         l2_epsilon = self.l2_epsilon
         if l2_epsilon is None:
-            l2_epsilon = self.epsilon * math.sqrt(self.n_features_in_)
-        return {
-            "epsilon": self.epsilon,
-            "l2_epsilon": l2_epsilon,
-            "gamma": self.gamma,
-            "pgd_steps": self.pgd_steps,
-            "step_size": self.step_size,
-            "attack": self.attack,
-            "attack_target": self.attack_target,
-            "union_strategy": self.union_strategy,
-            "angles": _evenly_spaced(self.max_rotation, self.n_rotations),
-            "translations": _evenly_spaced(self.max_translation, self.n_translations),
-            "image_shape": self.input_shape_ if spatial else None,
-            "recraft": self.recraft,
-            "clip": self._clip_box,
-        }
+            l2_epsilon = self.epsilon * math.sqrt(ctx.n_features)
+        settings = settings_from(
+            self,
+            ARAESettings,
+            l2_epsilon=l2_epsilon,
+            angles=_evenly_spaced(self.max_rotation, self.n_rotations),
+            translations=_evenly_spaced(self.max_translation, self.n_translations),
+            input_shape=ctx.input_shape if spatial else None,
+            # adversarial inputs are boxed to [0, 1] when the (scaled) training
+            # data lies there, as images do; data left unscaled outside is not
+            clip=(0.0, 1.0) if ctx.in_unit_interval() else None,
+        )
+        return {"settings": settings}
 
-    def _fit_net(self, X_net, *, seed, **fit_params):
-        # adversarial inputs are boxed to [0, 1] when the (scaled) training data
-        # lies there, as images do; data left unscaled outside it is not boxed
-        inside = X_net.size == 0 or (X_net.min() >= 0.0 and X_net.max() <= 1.0)
-        self._clip_box = (0.0, 1.0) if inside else None
-        try:
-            super()._fit_net(X_net, seed=seed, **fit_params)
-        finally:
-            del self._clip_box
-            net = getattr(self, "net_", None)
-            if isinstance(net, ARAENet):
-                net.clear_snapshot()
-
-    def _anomaly_score_batch(self, module, x):
-        return squared_error_sum(module(x), x)
+    def _build_score_module(self):
+        return ReconstructionErrorScore(self.net_.module_)
 
 
 def _evenly_spaced(limit: float, count: int) -> tuple[float, ...]:

@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from numbers import Real
 
 import torch
 from sklearn.utils._param_validation import Interval
+from torch import nn
 
 from skanomaly.base import BaseDeepDetector
-from skanomaly.losses import squared_error_sum
-from skanomaly.nets import MLPAutoencoder
-from skanomaly.training import DetectorNet
+from skanomaly.nets import MLPAutoencoder, ReconstructionErrorScore
+from skanomaly.training import DetectorNet, settings_from
 from skanomaly.utils._params import check_hidden_dims
+
+
+@dataclass(frozen=True)
+class DenoisingSettings:
+    """Training settings of :class:`DenoisingNet`; see :class:`DenoisingAE`."""
+
+    noise_scale: float
 
 
 class DenoisingNet(DetectorNet):
@@ -20,19 +28,14 @@ class DenoisingNet(DetectorNet):
     Parameters
     ----------
     *args, **kwargs
-        Passed to :class:`~skanomaly.training.DetectorNet`.
-    noise_scale : float, default=0.1
-        Upper bound of the additive uniform noise.
+        Passed to :class:`~skanomaly.training.DetectorNet`, including
+        ``settings``, a :class:`DenoisingSettings`.
     """
-
-    def __init__(self, *args, noise_scale=0.1, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.noise_scale = noise_scale
 
     def train_step_single(self, batch, **fit_params):
         self._set_training(True)
         x = self.batch_input(batch)
-        noisy = x + self.noise_scale * torch.rand_like(x)
+        noisy = x + self.settings.noise_scale * torch.rand_like(x)
         reconstruction = self.infer(noisy, **fit_params)
         loss = self.get_loss(reconstruction, None, X=x, training=True)
         loss.backward()
@@ -145,11 +148,14 @@ class DenoisingAE(BaseDeepDetector):
     def _check_method_params(self):
         check_hidden_dims(self.hidden_dims)
 
-    def _build_module(self):
-        return MLPAutoencoder(self.n_features_in_, check_hidden_dims(self.hidden_dims))
+    def _build_module(self, ctx):
+        return MLPAutoencoder(ctx.n_features, self.hidden_dims)
 
-    def _net_params(self):
-        return {"noise_scale": self.noise_scale}
+    def _build_criterion(self):
+        return nn.MSELoss()
 
-    def _anomaly_score_batch(self, module, x):
-        return squared_error_sum(module(x), x)
+    def _net_kwargs(self, ctx):
+        return {"settings": settings_from(self, DenoisingSettings)}
+
+    def _build_score_module(self):
+        return ReconstructionErrorScore(self.net_.module_)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from numbers import Integral, Real
 
 import numpy as np
@@ -13,31 +14,43 @@ from skorch.utils import TeeGenerator
 from torch.optim.lr_scheduler import ReduceLROnPlateau
 
 from skanomaly.attacks import fgsm
-from skanomaly.augment import (
-    RandomPuzzle,
-    crop_to_shape,
-    pad_to_grid,
-    permute_tiles,
-    puzzle_permutations,
-)
+from skanomaly.augment import RandomPuzzle, puzzle_permutations
 from skanomaly.base import BaseDeepDetector
-from skanomaly.nets import DCGANDiscriminator, UNet
-from skanomaly.training import DetectorNet
-
-#: U-Nets halve four times, so images are padded to at least this size
-_MIN_SIZE = UNet.min_size
+from skanomaly.nets import DCGANDiscriminator, PaddedNet, PuzzleErrorScore, UNet
+from skanomaly.training import DetectorNet, settings_from
 
 #: upper bound on the images in one scoring pass (batch rows x permutations)
 _MAX_IMAGES_PER_PASS = 2048
 
 
+@dataclass(frozen=True)
+class PuzzleAESettings:
+    """Training settings of :class:`PuzzleAENet`.
+
+    Each field is the :class:`PuzzleAE` parameter of the same name, except
+    ``permutations`` (the fitted ``permutations_`` table) and ``input_shape``
+    (``(C, H, W)`` of the unpadded images).
+    """
+
+    permutations: np.ndarray
+    input_shape: tuple[int, int, int]
+    masking: bool
+    epsilon: float
+    legacy_fgsm: bool
+    feature_matching_weight: float
+    discriminator_width: int
+    discriminator_lr: float
+
+
 class PuzzleAENet(DetectorNet):
     """Trains a U-Net to solve puzzles, against an FGSM attacker and a discriminator.
 
-    One training step, for a mini-batch ``x`` (padded to the tile grid):
+    ``module_`` is a :class:`~skanomaly.nets.PaddedNet` around the U-Net: the
+    images are padded to the tile grid before puzzling. One training step, for
+    a mini-batch ``x``:
 
     1. one permutation (and, with ``masking``, one tile to mask) is drawn for the
-       whole batch and applied: the puzzle ``p``;
+       whole batch and applied to the padded images: the puzzle ``p``;
     2. FGSM on ``p``: ``delta = clip(delta0 + epsilon * sign(grad), -epsilon,
        epsilon)`` with ``delta0 ~ U(-epsilon, epsilon)``, maximising
        ``||U(p + delta) - p||^2`` (the paper's Eq. 1); the result is clipped to
@@ -50,55 +63,15 @@ class PuzzleAENet(DetectorNet):
 
     The discriminator ``discriminator_`` and its optimizer
     ``optimizer_discriminator_`` are registered with skorch, so they move to the
-    net's device and are pickled with it. With ``feature_matching_weight=0`` no
-    discriminator is built.
+    net's device, are pickled with it and are put in eval mode when scoring.
+    With ``feature_matching_weight=0`` no discriminator is built.
 
     Parameters
     ----------
     *args, **kwargs
-        Passed to :class:`~skanomaly.training.DetectorNet`.
-    permutations : Tensor of shape (K, grid * grid)
-        The permutation set drawn from during training.
-    image_size : tuple of int
-        ``(H, W)`` of the padded images the networks see.
-    masking : bool, default=True
-        Mask one tile of each puzzle (inpainting / colourisation).
-    epsilon : float, default=0.07
-        FGSM budget (L-inf); 0 turns the attack off.
-    legacy_fgsm : bool, default=False
-        Reproduce the authors' code instead of Eq. 1: the attack target is
-        ``p + delta0`` and the step is added on top of the random start, so the
-        perturbation reaches ``2 * epsilon``.
-    feature_matching_weight : float, default=0.02
-        Weight of the feature-matching loss; 0 trains no discriminator.
-    discriminator_width : int, default=16
-        Channels of the discriminator's first convolution.
-    discriminator_lr : float, default=2e-4
-        Adam learning rate of the discriminator (betas 0.5, 0.999).
+        Passed to :class:`~skanomaly.training.DetectorNet`, including
+        ``settings``, a :class:`PuzzleAESettings`.
     """
-
-    def __init__(
-        self,
-        *args,
-        permutations,
-        image_size,
-        masking=True,
-        epsilon=0.07,
-        legacy_fgsm=False,
-        feature_matching_weight=0.02,
-        discriminator_width=16,
-        discriminator_lr=2e-4,
-        **kwargs,
-    ):
-        super().__init__(*args, **kwargs)
-        self.permutations = permutations
-        self.image_size = image_size
-        self.masking = masking
-        self.epsilon = epsilon
-        self.legacy_fgsm = legacy_fgsm
-        self.feature_matching_weight = feature_matching_weight
-        self.discriminator_width = discriminator_width
-        self.discriminator_lr = discriminator_lr
 
     @property
     def _default_callbacks(self):
@@ -108,7 +81,7 @@ class PuzzleAENet(DetectorNet):
                 PassthroughScoring(name="reconstruction_loss", on_train=True),
             ),
         ]
-        if self.feature_matching_weight > 0:
+        if self.settings.feature_matching_weight > 0:
             extra += [
                 (
                     "feature_matching_loss",
@@ -123,9 +96,12 @@ class PuzzleAENet(DetectorNet):
 
     def initialize_module(self):
         super().initialize_module()
-        if self.feature_matching_weight > 0:
+        settings = self.settings
+        if settings.feature_matching_weight > 0:
+            channels = settings.input_shape[0]
+            padded = self.module_.padded_shape(settings.input_shape)
             self.discriminator_ = DCGANDiscriminator(
-                self.module_.in_channels, self.image_size, self.discriminator_width
+                (channels, *padded), settings.discriminator_width
             )
         return self
 
@@ -134,22 +110,21 @@ class PuzzleAENet(DetectorNet):
         named = self.module_.named_parameters()
         opt_args, opt_kwargs = self.get_params_for_optimizer("optimizer", named)
         self.optimizer_ = self.optimizer(*opt_args, **opt_kwargs)
-        if self.feature_matching_weight > 0:
+        if self.settings.feature_matching_weight > 0:
             self.optimizer_discriminator_ = torch.optim.Adam(
                 self.discriminator_.parameters(),
-                lr=self.discriminator_lr,
+                lr=self.settings.discriminator_lr,
                 betas=(0.5, 0.999),
             )
         return self
 
     def _adversarial_puzzle(self, puzzled: torch.Tensor) -> torch.Tensor:
-        if self.epsilon <= 0:
+        epsilon = self.settings.epsilon
+        if epsilon <= 0:
             return puzzled
-        unet = self.module_
-        if self.legacy_fgsm:
-            start = (puzzled + (2 * torch.rand_like(puzzled) - 1) * self.epsilon).clamp(
-                0, 1
-            )
+        unet = self.module_.net
+        if self.settings.legacy_fgsm:
+            start = (puzzled + (2 * torch.rand_like(puzzled) - 1) * epsilon).clamp(0, 1)
             target = start
         else:
             start, target = puzzled, puzzled
@@ -160,9 +135,9 @@ class PuzzleAENet(DetectorNet):
         return fgsm(
             objective,
             start,
-            epsilon=self.epsilon,
-            step_size=self.epsilon,
-            random_start=not self.legacy_fgsm,
+            epsilon=epsilon,
+            step_size=epsilon,
+            random_start=not self.settings.legacy_fgsm,
             clip=(0.0, 1.0),
             module=unet,
         )
@@ -170,26 +145,27 @@ class PuzzleAENet(DetectorNet):
     def train_step(self, batch, **fit_params):
         """One alternating step of the U-Net and the discriminator."""
         self._set_training(True)
+        settings = self.settings
+        solver = self.module_
         x = self.batch_input(batch)
         height, width = x.shape[-2:]
-        grid = int(round(self.permutations.shape[1] ** 0.5))
-        x_pad = pad_to_grid(x, grid, _MIN_SIZE)
-        puzzled, _ = RandomPuzzle(self.permutations, masking=self.masking)(x_pad)
+        x_pad = solver.pad(x)
+        permutations = torch.as_tensor(settings.permutations)
+        puzzled, _ = RandomPuzzle(permutations, masking=settings.masking)(x_pad)
         puzzled = self._adversarial_puzzle(puzzled)
 
         self.optimizer_.zero_grad()
-        output = self.module_(puzzled)
-        reconstruction = crop_to_shape(output, height, width)
+        reconstruction = solver.crop(solver.net(puzzled), height, width)
         loss_rec = F.mse_loss(reconstruction, x)
         loss = loss_rec
         disc = getattr(self, "discriminator_", None)
         if disc is not None:
             # the discriminator sees the same zero padding on real and fake images
-            fake = pad_to_grid(reconstruction, grid, _MIN_SIZE)
+            fake = solver.pad(reconstruction)
             real_prob, real_features = disc.forward_with_features(x_pad)
             fake_features = disc.features(fake)
             loss_fm = (real_features.detach() - fake_features).pow(2).mean()
-            loss = loss_rec + self.feature_matching_weight * loss_fm
+            loss = loss_rec + settings.feature_matching_weight * loss_fm
         loss.backward()
 
         if disc is not None:
@@ -281,12 +257,12 @@ class PuzzleAE(BaseDeepDetector):
         on everything and does not normalise (``c_i = 1``).
     weight_decay : float, default=1e-5
         Adam weight decay of the U-Net (the authors' value).
-    plateau_patience : int, default=None
-        If set, the U-Net's learning rate is multiplied by ``plateau_factor``
+    lr_decay_patience : int, default=None
+        If set, the U-Net's learning rate is multiplied by ``lr_decay_factor``
         after this many epochs without a lower training loss (the authors use
         ReduceLROnPlateau with patience 30-50). None keeps it constant.
-    plateau_factor : float, default=0.8
-        Factor of the plateau schedule.
+    lr_decay_factor : float, default=0.8
+        Factor of that learning-rate decay.
     callbacks : list of (str, skorch.callbacks.Callback), default=None
         Extra skorch callbacks for the training net (e.g. to record progress).
     max_epochs : int, default=30
@@ -371,8 +347,8 @@ class PuzzleAE(BaseDeepDetector):
         "aggregation": [StrOptions({"max", "mean", "min"})],
         "validation_fraction": [Interval(Real, 0, 1, closed="left")],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
-        "plateau_patience": [Interval(Integral, 0, None, closed="left"), None],
-        "plateau_factor": [Interval(Real, 0, 1, closed="neither")],
+        "lr_decay_patience": [Interval(Integral, 0, None, closed="left"), None],
+        "lr_decay_factor": [Interval(Real, 0, 1, closed="neither")],
         "callbacks": [list, None],
     }
     _requires_image = True
@@ -394,8 +370,8 @@ class PuzzleAE(BaseDeepDetector):
         aggregation="max",
         validation_fraction=0.15,
         weight_decay=1e-5,
-        plateau_patience=None,
-        plateau_factor=0.8,
+        lr_decay_patience=None,
+        lr_decay_factor=0.8,
         callbacks=None,
         max_epochs=30,
         batch_size=64,
@@ -420,8 +396,8 @@ class PuzzleAE(BaseDeepDetector):
         self.aggregation = aggregation
         self.validation_fraction = validation_fraction
         self.weight_decay = weight_decay
-        self.plateau_patience = plateau_patience
-        self.plateau_factor = plateau_factor
+        self.lr_decay_patience = lr_decay_patience
+        self.lr_decay_factor = lr_decay_factor
         self.callbacks = callbacks
         self.max_epochs = max_epochs
         self.batch_size = batch_size
@@ -434,34 +410,30 @@ class PuzzleAE(BaseDeepDetector):
         self.input_shape = input_shape
 
     # ------------------------------------------------------------- building
-    def _check_method_params(self):
-        if self.base_width % 2:
-            raise ValueError(
-                f"base_width must be even (the U-Net halves it); got {self.base_width}."
-            )
-        # raises ValueError for an n_permutations larger than the set
-        self._permutation_table()
+    def _build_module(self, ctx):
+        unet = UNet(ctx.input_shape[0], base_width=self.base_width)
+        return PaddedNet(unet, multiple=self.grid, min_size=UNet.min_size)
 
-    def _permutation_table(self) -> torch.Tensor:
-        return puzzle_permutations(
-            self.grid, self.permutations, n_permutations=self.n_permutations
+    def _net_kwargs(self, ctx):
+        settings = settings_from(
+            self,
+            PuzzleAESettings,
+            permutations=self.permutations_,
+            input_shape=ctx.input_shape,
         )
+        return {"settings": settings, "optimizer__weight_decay": self.weight_decay}
 
-    def _build_module(self):
-        return UNet(self.input_shape_[0], base_width=self.base_width)
-
-    def _net_params(self):
-        return {
-            "permutations": torch.as_tensor(self.permutations_),
-            "image_size": self.padded_shape_,
-            "masking": self.masking,
-            "epsilon": self.epsilon,
-            "legacy_fgsm": self.legacy_fgsm,
-            "feature_matching_weight": self.feature_matching_weight,
-            "discriminator_width": self.discriminator_width,
-            "discriminator_lr": self.discriminator_lr,
-            "optimizer__weight_decay": self.weight_decay,
-        }
+    def _callbacks(self, ctx):
+        callbacks = []
+        if self.lr_decay_patience is not None:
+            scheduler = LRScheduler(
+                ReduceLROnPlateau,
+                monitor="train_loss",
+                factor=self.lr_decay_factor,
+                patience=self.lr_decay_patience,
+            )
+            callbacks.append(("lr_decay", scheduler))
+        return callbacks + list(self.callbacks or [])
 
     def _split_validation(self, n_samples: int, seed: int):
         """Indices of the training and held-out rows, drawn with ``seed``."""
@@ -472,73 +444,47 @@ class PuzzleAE(BaseDeepDetector):
         order = np.random.RandomState(seed).permutation(n_samples)
         return np.sort(order[n_val:]), np.sort(order[:n_val])
 
-    def _fit_net(self, X_net, *, seed, **fit_params):
-        if fit_params:
-            raise ValueError(
-                f"PuzzleAE.fit got unexpected fit parameters {sorted(fit_params)}."
-            )
-        self.permutations_ = self._permutation_table().numpy()
-        probe = pad_to_grid(torch.zeros(1, *self.input_shape_), self.grid, _MIN_SIZE)
-        self.padded_shape_ = tuple(int(s) for s in probe.shape[-2:])
-        train_idx, val_idx = self._split_validation(X_net.shape[0], seed)
+    def _fit_stages(self, ctx):
+        # the permutation set and the held-out split come first: the net's
+        # settings read permutations_, and scoring reads permutation_errors_
+        self.permutations_ = puzzle_permutations(
+            self.grid, self.permutations, n_permutations=self.n_permutations
+        ).numpy()
+        train_idx, val_idx = self._split_validation(ctx.X.shape[0], ctx.seed)
         self.validation_indices_ = val_idx
-        self.net_ = self._make_net(seed=seed)
-        if self.plateau_patience is not None:
-            self.net_.callbacks.append(
-                (
-                    "lr_plateau",
-                    LRScheduler(
-                        ReduceLROnPlateau,
-                        monitor="train_loss",
-                        factor=self.plateau_factor,
-                        patience=self.plateau_patience,
-                    ),
-                )
-            )
-        for name, callback in self.callbacks or []:
-            self.net_.callbacks.append((name, callback))
-        self.net_.fit(X_net[train_idx], None)
-        self._calibrate(X_net[val_idx])
+        self.net_ = self._make_net(ctx)
+        self.padded_shape_ = self.net_.module.padded_shape(ctx.input_shape)
+        self._train_stage(ctx, "train", ctx.X[train_idx])
+        self.permutation_errors_ = self._mean_permutation_errors(ctx.X[val_idx])
 
-    def _calibrate(self, X_val: np.ndarray) -> None:
-        """Set ``permutation_errors_`` from held-out normal images (net input)."""
-        n_perms = len(self.permutations_)
+    def _mean_permutation_errors(self, X_val: np.ndarray) -> np.ndarray:
+        """``c_i``: each permutation's mean error on held-out normal images."""
         if len(X_val) == 0:
-            self.permutation_errors_ = np.ones(n_perms)
-            return
-        errors = self._map_batches(
-            X_val, lambda m, xb: self._permutation_errors(m, xb).double(), np.float64
-        )
+            return np.ones(len(self.permutations_))
+        errors = self._permutation_errors(X_val)
         # a perfect reconstruction of every held-out image leaves the error as is
         means = errors.mean(axis=0)
-        self.permutation_errors_ = np.where(means > 0, means, 1.0)
+        return np.where(means > 0, means, 1.0)
 
     # -------------------------------------------------------------- scoring
-    def _permutation_errors(self, module, x: torch.Tensor) -> torch.Tensor:
-        """``(n, K)`` mean squared errors of every permutation, batched passes."""
-        n, _, height, width = x.shape
-        x_pad = pad_to_grid(x, self.grid, _MIN_SIZE)
-        perms = torch.as_tensor(self.permutations_, device=x.device)
-        per_pass = max(1, _MAX_IMAGES_PER_PASS // max(n, 1))
-        errors = []
-        for start in range(0, len(perms), per_pass):
-            chunk = perms[start : start + per_pass]
-            puzzled = torch.cat([permute_tiles(x_pad, p, self.grid) for p in chunk])
-            output = crop_to_shape(module(puzzled), height, width)
-            diff = output.reshape(len(chunk), n, -1) - x.reshape(1, n, -1)
-            errors.append(diff.pow(2).mean(dim=2))
-        return torch.cat(errors).T
+    def _puzzle_score(self, normalisers) -> PuzzleErrorScore:
+        return PuzzleErrorScore(
+            self.net_.module_,
+            torch.as_tensor(self.permutations_),
+            torch.as_tensor(normalisers),
+            aggregation=self.aggregation,
+            max_images_per_pass=_MAX_IMAGES_PER_PASS,
+        ).to(self.net_.device)
 
-    def _anomaly_score_batch(self, module, x):
-        errors = self._permutation_errors(module, x).double()
-        normalised = errors / torch.as_tensor(
-            self.permutation_errors_, dtype=errors.dtype, device=errors.device
+    def _permutation_errors(self, X_net: np.ndarray) -> np.ndarray:
+        """``(n, K)`` unnormalised errors of every permutation, batch by batch."""
+        scorer = self._puzzle_score(np.ones(len(self.permutations_)))
+        return self._map_batches(
+            X_net, lambda xb: scorer.permutation_errors(xb).double(), np.float64
         )
-        if self.aggregation == "max":
-            return normalised.max(dim=1).values
-        if self.aggregation == "min":
-            return normalised.min(dim=1).values
-        return normalised.mean(dim=1)
+
+    def _build_score_module(self):
+        return self._puzzle_score(self.permutation_errors_)
 
     def permutation_scores(self, X):
         """Normalised anomaly score of every permutation, before aggregation.
@@ -557,19 +503,5 @@ class PuzzleAE(BaseDeepDetector):
             ``S_i(x) / c_i`` for each permutation ``i`` of ``permutations_``
             (larger = more anomalous).
         """
-        errors = self._map_batches(
-            self._prepare_input(X),
-            lambda m, xb: self._permutation_errors(m, xb).double(),
-            np.float64,
-        )
+        errors = self._permutation_errors(self._prepare_input(X))
         return errors / self.permutation_errors_
-
-    def _reconstruct_batch(self, module, x):
-        height, width = x.shape[-2:]
-        return crop_to_shape(
-            module(pad_to_grid(x, self.grid, _MIN_SIZE)), height, width
-        )
-
-    def _encode_batch(self, module, x):
-        # the bottleneck map of the padded image (``8 * base_width`` channels)
-        return module.encode(pad_to_grid(x, self.grid, _MIN_SIZE))

@@ -1,7 +1,23 @@
-"""Pure torch networks (no scikit-learn, no numpy)."""
+"""Pure torch networks and score modules (no scikit-learn, no numpy)."""
 
 from skanomaly.nets.discriminator import DCGANDiscriminator
 from skanomaly.nets.mlp import MLPAutoencoder
+from skanomaly.nets.padded import PaddedNet
+from skanomaly.nets.scores import (
+    AnomalyScoreModule,
+    InputScaling,
+    PuzzleErrorScore,
+    ReconstructionErrorScore,
+)
 from skanomaly.nets.unet import UNet
 
-__all__ = ["DCGANDiscriminator", "MLPAutoencoder", "UNet"]
+__all__ = [
+    "AnomalyScoreModule",
+    "DCGANDiscriminator",
+    "InputScaling",
+    "MLPAutoencoder",
+    "PaddedNet",
+    "PuzzleErrorScore",
+    "ReconstructionErrorScore",
+    "UNet",
+]

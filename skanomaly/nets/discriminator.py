@@ -22,10 +22,9 @@ class DCGANDiscriminator(nn.Module):
 
     Parameters
     ----------
-    in_channels : int
-        Channels of the input images.
-    image_size : sequence of two int
-        ``(H, W)`` of the inputs; fixes the depth and the last kernel.
+    input_shape : sequence of three int
+        ``(C, H, W)`` of the inputs; ``H`` and ``W`` fix the depth and the last
+        kernel.
     base_width : int, default=64
         Channels of the first convolution (DCGAN's ``ndf``).
 
@@ -33,18 +32,20 @@ class DCGANDiscriminator(nn.Module):
     --------
     >>> import torch
     >>> from skanomaly.nets import DCGANDiscriminator
-    >>> disc = DCGANDiscriminator(1, (28, 28), base_width=8)
+    >>> disc = DCGANDiscriminator((1, 28, 28), base_width=8)
     >>> disc(torch.rand(2, 1, 28, 28)).shape
     torch.Size([2])
     >>> disc.features(torch.rand(2, 1, 28, 28)).shape
     torch.Size([2, 32, 3, 3])
     """
 
-    def __init__(
-        self, in_channels: int, image_size: Sequence[int], base_width: int = 64
-    ) -> None:
+    def __init__(self, input_shape: Sequence[int], base_width: int = 64) -> None:
         super().__init__()
-        height, width = (int(s) for s in image_size)
+        if len(input_shape) != 3:
+            raise ValueError(
+                f"input_shape must be (C, H, W); got {tuple(input_shape)!r}."
+            )
+        in_channels, height, width = (int(s) for s in input_shape)
         if min(height, width) < 4:
             raise ValueError(
                 f"DCGANDiscriminator needs images of at least 4x4; got {height}x{width}."

@@ -29,7 +29,7 @@ def named_detectors(detectors) -> list[tuple[str, object]]:
     return [(str(name), det) for name, det in pairs]
 
 
-def image_shape(detector, input_shape, n_features: int) -> tuple[int, int, int]:
+def resolve_input_shape(detector, input_shape, n_features: int) -> tuple[int, int, int]:
     """``(C, H, W)`` from ``input_shape`` or the detector's ``input_shape_``."""
     shape = input_shape
     if shape is None:

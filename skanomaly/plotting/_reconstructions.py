@@ -6,9 +6,9 @@ import numpy as np
 
 from skanomaly.plotting._common import (
     as_rows,
-    image_shape,
     import_pyplot,
     named_detectors,
+    resolve_input_shape,
     to_displayable,
 )
 
@@ -70,7 +70,7 @@ def plot_reconstructions(
     plt = import_pyplot()
     pairs = named_detectors(detectors)
     rows = as_rows(X)[: int(n)]
-    shape = image_shape(pairs[0][1], input_shape, rows.shape[1])
+    shape = resolve_input_shape(pairs[0][1], input_shape, rows.shape[1])
     if labels is not None and len(labels) < len(rows):
         raise ValueError(f"labels has {len(labels)} entries for {len(rows)} images.")
     reconstructions = [np.asarray(det.reconstruct(rows)) for _, det in pairs]

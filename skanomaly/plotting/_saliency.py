@@ -6,9 +6,9 @@ import numpy as np
 
 from skanomaly.plotting._common import (
     as_rows,
-    image_shape,
     import_pyplot,
     named_detectors,
+    resolve_input_shape,
     to_displayable,
 )
 
@@ -60,7 +60,7 @@ def occlusion_saliency(
     (2, 3, 3)
     """
     rows = as_rows(X).astype(np.float64)
-    c, h, w = image_shape(detector, input_shape, rows.shape[1])
+    c, h, w = resolve_input_shape(detector, input_shape, rows.shape[1])
     patch = int(patch)
     if patch < 1:
         raise ValueError(f"patch must be a positive int; got {patch!r}.")
@@ -150,7 +150,7 @@ def plot_saliency_maps(
     plt = import_pyplot()
     pairs = named_detectors(detectors)
     rows = as_rows(X)[: int(n)]
-    shape = image_shape(pairs[0][1], input_shape, rows.shape[1])
+    shape = resolve_input_shape(pairs[0][1], input_shape, rows.shape[1])
     columns = [("input", rows, "image")]
     for name, det in pairs:
         if hasattr(det, "reconstruct"):

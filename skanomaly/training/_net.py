@@ -14,19 +14,39 @@ class DetectorNet(NeuralNet):
     ``y``. Training shuffles with a generator seeded from ``seed`` and the epoch
     number, so two fits with the same seed see the same batches, and nothing
     global is touched. Methods customise training only through skorch's
-    documented hooks (``train_step_single``, ``get_loss``, ``initialize_*``).
+    documented hooks (``train_step_single``, ``get_loss``, ``initialize_*``,
+    the ``on_*`` epoch hooks).
 
     Parameters
     ----------
     *args, **kwargs
-        Passed to :class:`skorch.NeuralNet`.
+        Passed to :class:`skorch.NeuralNet`. ``criterion=None`` builds no
+        criterion (for methods whose training step computes its own loss).
     seed : int, default=0
         Seed of the shuffling generator.
+    settings : object, default=None
+        The method's training settings, one object built by the estimator (for
+        example :class:`~skanomaly.detectors.ARAESettings`); each field is the
+        estimator parameter of the same name and is documented there.
+    stage : str, default="train"
+        Name of the training stage in progress; every history row records it.
+        :meth:`~skanomaly.base.BaseDeepDetector._train_stage` sets it.
     """
 
-    def __init__(self, *args, seed=0, **kwargs):
+    def __init__(self, *args, seed=0, settings=None, stage="train", **kwargs):
         super().__init__(*args, **kwargs)
         self.seed = seed
+        self.settings = settings
+        self.stage = stage
+
+    def initialize_criterion(self):
+        if self.criterion is None:
+            return self
+        return super().initialize_criterion()
+
+    def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
+        super().on_epoch_begin(net, dataset_train, dataset_valid, **kwargs)
+        self.history.record("stage", self.stage)
 
     def get_iterator(self, dataset, training=False):
         if not training:

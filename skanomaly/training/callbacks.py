@@ -43,16 +43,18 @@ class EpochProgressBar(Callback):
     Parameters
     ----------
     desc : str, default="training"
-        Label of the bar.
+        Label of the bar; the net's ``stage`` is appended unless it is
+        ``"train"``.
     """
 
     def __init__(self, desc="training"):
         self.desc = desc
 
     def on_train_begin(self, net, **kwargs):
+        stage = getattr(net, "stage", "train")
         self.bar_ = tqdm(
             total=net.max_epochs,
-            desc=self.desc,
+            desc=self.desc if stage == "train" else f"{self.desc} ({stage})",
             unit="epoch",
             file=sys.stderr,
             leave=True,

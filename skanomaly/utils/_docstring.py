@@ -24,10 +24,13 @@ SHARED_DOCS = {
     offset_ : float
         The ``100 * contamination`` percentile of the training ``score_samples``.
     history_ : list of dict
-        One dict per epoch (``epoch``, ``train_loss``, ``dur`` and the method's
-        own losses).
+        One dict per epoch, over every training stage (``epoch``, ``stage``,
+        ``train_loss``, ``dur`` and the method's own losses).
     n_epochs_ : int
-        Number of epochs trained.
+        Number of epochs trained, all stages together.
+    n_epochs_per_stage_ : dict of str to int
+        Epochs trained in each stage, in stage order (one-stage methods:
+        ``{"train": n_epochs_}``).
     scaler_ : object
         The fitted input scaling (see ``scaling``).""",
 }

@@ -67,20 +67,15 @@ def resolve_device(device) -> str:
 
 
 @contextlib.contextmanager
-def seed_context(seed: int, device: str = "cpu") -> Iterator[torch.Generator]:
-    """Seed torch inside a block and restore the global generators afterwards.
-
-    Yields a CPU :class:`torch.Generator` seeded from ``seed`` for the code that
-    takes one explicitly (data loader shuffling, augmentations).
-    """
+def seed_context(seed: int, device: str = "cpu") -> Iterator[None]:
+    """Seed torch inside a block and restore the global generators afterwards."""
     devices = []
     if torch.device(device).type == "cuda":
         index = torch.device(device).index
         devices = [index if index is not None else torch.cuda.current_device()]
     with torch.random.fork_rng(devices=devices, enabled=True):
         torch.manual_seed(seed)
-        generator = torch.Generator().manual_seed(seed)
-        yield generator
+        yield
 
 
 def _flushes_denormals() -> bool:

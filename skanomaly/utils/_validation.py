@@ -89,7 +89,7 @@ class UnitIntervalScaler:
     def fit(self, X: np.ndarray) -> UnitIntervalScaler:
         mode = self.mode
         if mode == "auto":
-            in_unit = X.size == 0 or (X.min() >= 0.0 and X.max() <= 1.0)
+            in_unit = X.min() >= 0.0 and X.max() <= 1.0
             mode = "none" if in_unit else "feature"
         self.mode_ = mode
         if mode == "none":

@@ -1,0 +1,240 @@
+"""The detector registry: factories that build a named detector for a budget.
+
+:data:`DETECTOR_FACTORIES` maps the names ``skanomaly benchmark --detectors``
+accepts to ``factory(budget, seed)`` functions returning unfitted estimators
+(skanomaly, scikit-learn or PyOD); :func:`make_detector` calls one and
+:func:`describe_detectors` lists them. The papers' settings the factories read
+(:data:`ARAE_PAPER_EPOCHS`, :data:`ARAE_PAPER_EPSILON`,
+:data:`PUZZLE_AE_PAPER_SETTINGS`) live here too, for the benchmarks/ scripts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from skanomaly.benchmarking._budgets import Budget, get_budget
+from skanomaly.utils._torch import resolve_device
+
+
+def _pyod_device(budget):
+    return resolve_device(budget.device)
+
+
+def _pyod_knn(budget, seed):
+    """PyOD KNN: distance to the 5th nearest training sample."""
+    from pyod.models.knn import KNN
+
+    return KNN()
+
+
+def _pyod_iforest(budget, seed):
+    """PyOD IForest (100 trees)."""
+    from pyod.models.iforest import IForest
+
+    return IForest(random_state=seed)
+
+
+def _pyod_autoencoder(budget, seed):
+    """PyOD AutoEncoder (64-32, batch norm, dropout; paper: 10 epochs default)."""
+    from pyod.models.auto_encoder import AutoEncoder
+
+    return AutoEncoder(
+        epoch_num=budget.epochs(10),
+        random_state=seed,
+        device=_pyod_device(budget),
+        verbose=0,
+    )
+
+
+def _pyod_vae(budget, seed):
+    """PyOD VAE (128-64-32, latent 2; default 30 epochs)."""
+    from pyod.models.vae import VAE
+
+    return VAE(
+        epoch_num=budget.epochs(30),
+        random_state=seed,
+        device=_pyod_device(budget),
+        verbose=0,
+    )
+
+
+def _sklearn_iforest(budget, seed):
+    """scikit-learn IsolationForest (100 trees)."""
+    from sklearn.ensemble import IsolationForest
+
+    return IsolationForest(random_state=seed)
+
+
+def _sklearn_lof(budget, seed):
+    """scikit-learn LocalOutlierFactor(novelty=True), 20 neighbours."""
+    from sklearn.neighbors import LocalOutlierFactor
+
+    return LocalOutlierFactor(novelty=True)
+
+
+def _sklearn_ocsvm(budget, seed):
+    """scikit-learn OneClassSVM (RBF, gamma='scale', nu=0.5)."""
+    from sklearn.svm import OneClassSVM
+
+    return OneClassSVM(gamma="scale")
+
+
+#: ARAE paper's epochs ("num_steps") of its DAE baseline and ARAE itself
+ARAE_PAPER_EPOCHS = {"mnist": 1600, "mnist-subset": 1600, "fashion-mnist": 8000}
+
+
+def _denoising_ae(budget, seed):
+    """skanomaly DenoisingAE (784-512-256-128 MLP, U(0, 0.1) noise; ARAE's DAE)."""
+    from skanomaly import DenoisingAE
+
+    return DenoisingAE(
+        max_epochs=budget.epochs(ARAE_PAPER_EPOCHS.get(budget.dataset, 1600)),
+        device=budget.device,
+        random_state=seed,
+    )
+
+
+#: ARAE paper's L-inf radius per data set (0.05 elsewhere, as for Fashion-MNIST)
+ARAE_PAPER_EPSILON = {"mnist": 0.2, "mnist-subset": 0.2}
+
+
+def _arae(budget, seed, **params):
+    from skanomaly import ARAE
+
+    return ARAE(
+        epsilon=ARAE_PAPER_EPSILON.get(budget.dataset, 0.05),
+        pgd_steps=40 if budget.max_epochs is None else 10,
+        max_epochs=budget.epochs(ARAE_PAPER_EPOCHS.get(budget.dataset, 1600)),
+        device=budget.device,
+        random_state=seed,
+        **params,
+    )
+
+
+def _arae_latent(budget, seed):
+    """skanomaly ARAE (ARAE's MLP, L-inf PGD on the latent code; 10 PGD steps, paper 40)."""
+    return _arae(budget, seed)
+
+
+def _arae_reconstruction(budget, seed):
+    """skanomaly ARAE-R (ARAE with the attack on the reconstruction error)."""
+    return _arae(budget, seed, attack_target="reconstruction")
+
+
+def _arae_union(budget, seed):
+    """skanomaly ARAE-A (union of L-inf, L2 and rotation/translation attacks)."""
+    n_rotations = 31 if budget.max_epochs is None else 5
+    return _arae(budget, seed, attack="union", n_rotations=n_rotations)
+
+
+#: Puzzle-AE authors' (FGSM epsilon, ReduceLROnPlateau factor, patience) per
+#: data set (Fashion-MNIST's values elsewhere)
+PUZZLE_AE_PAPER_SETTINGS = {
+    "mnist": (0.1, 0.5, 30),
+    "mnist-subset": (0.1, 0.5, 30),
+    "fashion-mnist": (0.07, 0.8, 50),
+}
+
+
+def _puzzle_ae(budget, seed):
+    """skanomaly PuzzleAE (U-Net width 16, paper 64; 23 puzzles, FGSM, discriminator)."""
+    from skanomaly import PuzzleAE
+
+    epsilon, factor, patience = PUZZLE_AE_PAPER_SETTINGS.get(
+        budget.dataset, PUZZLE_AE_PAPER_SETTINGS["fashion-mnist"]
+    )
+    paper = budget.max_epochs is None
+    return PuzzleAE(
+        base_width=64 if paper else 16,
+        discriminator_width=64 if paper else 16,
+        epsilon=epsilon,
+        lr_decay_patience=patience if paper else None,
+        lr_decay_factor=factor,
+        max_epochs=budget.epochs(600),
+        device=budget.device,
+        random_state=seed,
+    )
+
+
+#: ``name -> factory(budget, seed)`` returning an unfitted estimator. Add a
+#: detector with one entry, e.g.::
+#:
+#:     DETECTOR_FACTORIES["arae"] = lambda budget, seed: ARAE(
+#:         max_epochs=budget.epochs(1600), device=budget.device, random_state=seed
+#:     )
+#:
+#: A factory's docstring's first line describes it in ``skanomaly detectors``.
+#: Estimators with an ``input_shape`` parameter left at None get the data
+#: set's image shape.
+DETECTOR_FACTORIES: dict[str, Callable[[Budget, int], object]] = {
+    "arae": _arae_latent,
+    "arae-a": _arae_union,
+    "arae-r": _arae_reconstruction,
+    "denoising-ae": _denoising_ae,
+    "pyod-autoencoder": _pyod_autoencoder,
+    "pyod-iforest": _pyod_iforest,
+    "pyod-knn": _pyod_knn,
+    "pyod-vae": _pyod_vae,
+    "puzzle-ae": _puzzle_ae,
+    "sklearn-iforest": _sklearn_iforest,
+    "sklearn-lof": _sklearn_lof,
+    "sklearn-ocsvm": _sklearn_ocsvm,
+}
+
+#: what ``skanomaly benchmark`` runs without ``--detectors``
+DEFAULT_DETECTORS = ("denoising-ae", "sklearn-iforest", "pyod-knn")
+
+
+def make_detector(name, budget="quick", seed=0):
+    """Build a registered detector.
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`DETECTOR_FACTORIES`.
+    budget : str or Budget, default="quick"
+        The training budget.
+    seed : int, default=0
+        The detector's ``random_state``.
+
+    Returns
+    -------
+    estimator : object
+        An unfitted detector.
+
+    Examples
+    --------
+    >>> from skanomaly.benchmarking import make_detector
+    >>> make_detector("sklearn-iforest", seed=3)
+    IsolationForest(random_state=3)
+    """
+    if name not in DETECTOR_FACTORIES:
+        raise ValueError(
+            f"unknown detector {name!r}; choose from {sorted(DETECTOR_FACTORIES)}."
+        )
+    try:
+        return DETECTOR_FACTORIES[name](get_budget(budget), seed)
+    except ImportError as exc:
+        raise ImportError(
+            f"detector {name!r} needs a package that is missing: {exc}"
+        ) from exc
+
+
+def describe_detectors():
+    """``{name: one-line description}`` of the registered detectors.
+
+    Returns
+    -------
+    descriptions : dict of str to str
+
+    Examples
+    --------
+    >>> from skanomaly.benchmarking import describe_detectors
+    >>> describe_detectors()["sklearn-lof"]
+    'scikit-learn LocalOutlierFactor(novelty=True), 20 neighbours.'
+    """
+    out = {}
+    for name in sorted(DETECTOR_FACTORIES):
+        doc = (DETECTOR_FACTORIES[name].__doc__ or "").strip()
+        out[name] = doc.splitlines()[0] if doc else ""
+    return out

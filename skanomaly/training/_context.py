@@ -1,0 +1,57 @@
+"""What ``fit`` learned about the data, handed to the hooks that build and train."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass
+class FitContext:
+    """The facts of one ``fit`` call, passed to every hook that builds or trains.
+
+    :meth:`~skanomaly.base.BaseDeepDetector.fit` validates and scales the input,
+    then creates one context and hands it to ``_fit_stages`` and, through
+    ``_make_net``, to ``_build_module``, ``_net_kwargs`` and ``_callbacks``.
+    Hooks read what fit learned from here instead of from temporary estimator
+    attributes; ``_train_stage`` appends each stage's epochs to ``history``.
+
+    Attributes
+    ----------
+    X : ndarray
+        The training data as the network sees it: scaled to the net's units and
+        shaped ``(n, *input_shape)`` for image methods, ``(n, n_features)``
+        otherwise. Never the caller's array.
+    arrays : dict of str to ndarray
+        The extra fit arrays the method declared (``_fit_arrays``) and the caller
+        passed, validated, scaled and shaped like ``X``.
+    seed : int
+        The seed of this fit (from ``random_state``); the whole fit runs inside a
+        forked torch RNG seeded with it.
+    device : str
+        The resolved torch device (``device_``).
+    input_shape : tuple of int
+        Shape of one sample (``input_shape_``).
+    history : list of dict
+        Every trained epoch so far, across stages, each with a ``stage`` key.
+    stage_epochs : dict of str to int
+        Epochs trained per stage, in stage order.
+    """
+
+    X: np.ndarray
+    seed: int
+    device: str
+    input_shape: tuple[int, ...]
+    arrays: dict[str, np.ndarray] = field(default_factory=dict)
+    history: list[dict] = field(default_factory=list)
+    stage_epochs: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def n_features(self) -> int:
+        """Values per sample."""
+        return int(np.prod(self.input_shape))
+
+    def in_unit_interval(self) -> bool:
+        """Whether every training value lies in [0, 1] (images, scaled data)."""
+        return bool(self.X.min() >= 0.0 and self.X.max() <= 1.0)
