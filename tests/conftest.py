@@ -2,6 +2,12 @@ import numpy as np
 import pytest
 import torch
 
+# The networks of the test suite are tiny: a second intra-op thread costs more in
+# synchronisation than it gains, and where the CPUs are shared the spinning
+# thread pools of concurrent runs slow each other down a hundredfold. Set at
+# import, so that the doctests of skanomaly/ run with one thread too.
+torch.set_num_threads(1)
+
 
 @pytest.fixture(autouse=True)
 def _guard_global_random_state(request):

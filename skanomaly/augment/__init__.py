@@ -3,6 +3,12 @@
 Pure torch: nothing here imports scikit-learn or numpy.
 """
 
+from skanomaly.augment._negatives import (
+    RandomNegatives,
+    flip_images,
+    shuffle_tiles,
+    swap_features,
+)
 from skanomaly.augment._puzzle import RandomPuzzle
 from skanomaly.augment.functional import (
     crop_to_shape,
@@ -14,11 +20,15 @@ from skanomaly.augment.functional import (
 )
 
 __all__ = [
+    "RandomNegatives",
     "RandomPuzzle",
     "crop_to_shape",
+    "flip_images",
     "inverse_permutation",
     "mask_tile",
     "pad_to_grid",
     "permute_tiles",
     "puzzle_permutations",
+    "shuffle_tiles",
+    "swap_features",
 ]

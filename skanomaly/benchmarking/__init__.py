@@ -14,9 +14,7 @@ The package has one module per concern; import the public names from here:
 
 - ``_budgets``: :class:`Budget`, :data:`BUDGETS`, :func:`get_budget`;
 - ``_registry``: :data:`DETECTOR_FACTORIES`, :data:`DEFAULT_DETECTORS`,
-  :func:`make_detector`, :func:`describe_detectors` and the papers' settings
-  (:data:`ARAE_PAPER_EPOCHS`, :data:`ARAE_PAPER_EPSILON`,
-  :data:`PUZZLE_AE_PAPER_SETTINGS`);
+  :func:`make_detector`, :func:`describe_detectors`, :func:`paper_value`;
 - ``_data``: :data:`DATASETS`, :func:`load_benchmark_data`;
 - ``_environment``: :func:`environment_info`;
 - ``_results``: :class:`BenchmarkResult`, :data:`METRIC_COLUMNS`,
@@ -30,13 +28,11 @@ from skanomaly.benchmarking._data import DATASETS, load_benchmark_data
 from skanomaly.benchmarking._engine import run_benchmark
 from skanomaly.benchmarking._environment import environment_info
 from skanomaly.benchmarking._registry import (
-    ARAE_PAPER_EPOCHS,
-    ARAE_PAPER_EPSILON,
     DEFAULT_DETECTORS,
     DETECTOR_FACTORIES,
-    PUZZLE_AE_PAPER_SETTINGS,
     describe_detectors,
     make_detector,
+    paper_value,
 )
 from skanomaly.benchmarking._results import (
     METRIC_COLUMNS,
@@ -46,14 +42,11 @@ from skanomaly.benchmarking._results import (
 )
 
 __all__ = [
-    "ARAE_PAPER_EPOCHS",
-    "ARAE_PAPER_EPSILON",
     "BUDGETS",
     "DATASETS",
     "DEFAULT_DETECTORS",
     "DETECTOR_FACTORIES",
     "METRIC_COLUMNS",
-    "PUZZLE_AE_PAPER_SETTINGS",
     "TIME_COLUMNS",
     "TPR_LEVEL",
     "BenchmarkResult",
@@ -63,5 +56,6 @@ __all__ = [
     "get_budget",
     "load_benchmark_data",
     "make_detector",
+    "paper_value",
     "run_benchmark",
 ]

@@ -16,17 +16,20 @@ from dataclasses import dataclass
 class Budget:
     """How much training a registered detector gets, and where.
 
-    A detector factory reads ``budget.epochs(paper_epochs)`` for its epoch
-    count, ``budget.device`` for its torch device and, when its settings
-    depend on the data (as the papers' epochs do), ``budget.dataset``.
+    A detector factory reads :meth:`detector_params` for a skanomaly
+    detector's settings, ``budget.epochs(default)`` for a third-party deep
+    model's epoch count and ``budget.device`` for the torch device.
 
     Parameters
     ----------
     name : str, default="quick"
         ``"quick"``, ``"standard"``, ``"paper"`` or a name of your own.
-    max_epochs : int or None, default=30
-        Epochs for every deep detector; ``None`` lets each factory use its
-        paper's count (the ``"paper"`` budget).
+    max_epochs : int, "auto" or "paper", default="auto"
+        ``"auto"``: every detector's own defaults (skanomaly's fast recipes,
+        whose training length adapts to the data; PyOD's defaults). An int:
+        that many epochs for every deep detector, other settings default.
+        ``"paper"``: each skanomaly detector's paper configuration
+        (``paper_params`` of the data set), PyOD's defaults.
     device : str, default="auto"
         Torch device of the deep detectors (``"auto"``: CUDA, MPS, then CPU).
     dataset : str or None, default=None
@@ -34,33 +37,59 @@ class Budget:
 
     Examples
     --------
+    >>> from skanomaly import ARAE
     >>> from skanomaly.benchmarking import Budget, get_budget
-    >>> get_budget("quick").epochs(1600)
-    30
-    >>> get_budget("paper").epochs(1600)
-    1600
-    >>> Budget(max_epochs=3, device="cpu").epochs(1600)
-    3
+    >>> get_budget("quick").epochs(10), get_budget("standard").epochs(10)
+    (10, 200)
+    >>> get_budget("quick").detector_params(ARAE)
+    {}
+    >>> Budget(max_epochs=3).detector_params(ARAE)
+    {'max_epochs': 3}
+    >>> paper = Budget("paper", "paper", dataset="mnist").detector_params(ARAE)
+    >>> paper["epsilon"], paper["pgd_steps"], paper["max_epochs"]
+    (0.2, 40, 1600)
     """
 
     name: str = "quick"
-    max_epochs: int | None = 30
+    max_epochs: int | str = "auto"
     device: str = "auto"
     dataset: str | None = None
 
-    def epochs(self, paper_epochs: int) -> int:
-        """``max_epochs``, or ``paper_epochs`` when the budget leaves it open."""
-        return int(paper_epochs if self.max_epochs is None else self.max_epochs)
+    @property
+    def is_paper(self) -> bool:
+        """Whether detectors get their paper configuration."""
+        return self.max_epochs == "paper"
+
+    def epochs(self, default: int) -> int:
+        """The budget's epoch count, or ``default`` under "auto" and "paper"."""
+        return int(default if isinstance(self.max_epochs, str) else self.max_epochs)
+
+    def detector_params(self, detector_class) -> dict:
+        """The settings of a skanomaly detector class under this budget.
+
+        ``{}`` under "auto"; ``{"max_epochs": n}`` for an int; the class's
+        ``paper_params`` for the data set (MNIST's for data sets the paper did
+        not use) under "paper".
+        """
+        if self.is_paper:
+            known = detector_class._paper_params
+            dataset = self.dataset
+            if dataset != "mnist-subset" and dataset not in known:
+                dataset = "mnist"
+            return detector_class.paper_params(dataset)
+        if self.max_epochs == "auto":
+            return {}
+        return {"max_epochs": int(self.max_epochs)}
 
 
-#: the preset budgets: "quick" (the command's default: the scikit-learn digits
-#: run takes seconds per detector, a Fashion-MNIST class about 20 s for
-#: DenoisingAE on 2 CPU cores), "standard" (200 epochs: a GPU or a long CPU
-#: run) and "paper" (each factory's paper epochs; days on a CPU)
+#: the preset budgets: "quick" (the command's default: every detector's own
+#: defaults, whose training length adapts to the data; the digits run takes
+#: under a minute on 2 cores), "standard" (200 epochs: a GPU or a long CPU run)
+#: and "paper" (each detector's paper configuration; days on a CPU)
 BUDGETS = {
-    "quick": Budget("quick", 30),
+    "quick": Budget("quick", "auto"),
     "standard": Budget("standard", 200),
-    "paper": Budget("paper", None),
+    "paper": Budget("paper", "paper"),
 }
 
 

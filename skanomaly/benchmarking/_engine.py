@@ -327,7 +327,7 @@ def run_benchmark(
         "protocol": protocol,
         "normal_classes": ["+".join(map(str, g)) for g in groups],
         "budget": budget.name,
-        "max_epochs": "paper" if budget.max_epochs is None else budget.max_epochs,
+        "max_epochs": budget.max_epochs,
         "seed": random_state,
         "anomaly_fraction": anomaly_fraction if protocol == 1 else None,
         "train_fraction": train_fraction if protocol == 1 else None,

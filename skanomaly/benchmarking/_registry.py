@@ -3,9 +3,8 @@
 :data:`DETECTOR_FACTORIES` maps the names ``skanomaly benchmark --detectors``
 accepts to ``factory(budget, seed)`` functions returning unfitted estimators
 (skanomaly, scikit-learn or PyOD); :func:`make_detector` calls one and
-:func:`describe_detectors` lists them. The papers' settings the factories read
-(:data:`ARAE_PAPER_EPOCHS`, :data:`ARAE_PAPER_EPSILON`,
-:data:`PUZZLE_AE_PAPER_SETTINGS`) live here too, for the benchmarks/ scripts.
+:func:`describe_detectors` lists them. The papers' settings live with each
+detector (``Detector.paper_params(dataset)``); the budget picks them.
 """
 
 from __future__ import annotations
@@ -79,40 +78,52 @@ def _sklearn_ocsvm(budget, seed):
     return OneClassSVM(gamma="scale")
 
 
-#: ARAE paper's epochs ("num_steps") of its DAE baseline and ARAE itself
-ARAE_PAPER_EPOCHS = {"mnist": 1600, "mnist-subset": 1600, "fashion-mnist": 8000}
+def paper_value(detector_class, dataset, name, default):
+    """One setting of a detector's paper configuration for a data set, or
+    ``default`` when the paper did not use that data set.
+
+    Examples
+    --------
+    >>> from skanomaly import ARAE
+    >>> from skanomaly.benchmarking import paper_value
+    >>> paper_value(ARAE, "mnist-subset", "epsilon", 0.05)
+    0.2
+    >>> paper_value(ARAE, "digits", "epsilon", 0.05)
+    0.05
+    """
+    try:
+        return detector_class.paper_params(dataset)[name]
+    except ValueError:
+        return default
 
 
-def _denoising_ae(budget, seed):
-    """skanomaly DenoisingAE (784-512-256-128 MLP, U(0, 0.1) noise; ARAE's DAE)."""
-    from skanomaly import DenoisingAE
-
-    return DenoisingAE(
-        max_epochs=budget.epochs(ARAE_PAPER_EPOCHS.get(budget.dataset, 1600)),
+def _skanomaly(detector_class, budget, seed, **params):
+    """A skanomaly detector with the budget's settings, then ``params``."""
+    return detector_class(
+        **{**budget.detector_params(detector_class), **params},
         device=budget.device,
         random_state=seed,
     )
 
 
-#: ARAE paper's L-inf radius per data set (0.05 elsewhere, as for Fashion-MNIST)
-ARAE_PAPER_EPSILON = {"mnist": 0.2, "mnist-subset": 0.2}
+def _denoising_ae(budget, seed):
+    """skanomaly DenoisingAE (the ARAE paper's sigmoid MLP, U(0, 0.1) noise)."""
+    from skanomaly import DenoisingAE
+
+    return _skanomaly(DenoisingAE, budget, seed)
 
 
 def _arae(budget, seed, **params):
     from skanomaly import ARAE
 
-    return ARAE(
-        epsilon=ARAE_PAPER_EPSILON.get(budget.dataset, 0.05),
-        pgd_steps=40 if budget.max_epochs is None else 10,
-        max_epochs=budget.epochs(ARAE_PAPER_EPOCHS.get(budget.dataset, 1600)),
-        device=budget.device,
-        random_state=seed,
-        **params,
-    )
+    if not budget.is_paper:
+        # the paper's radius for the data set also under other budgets
+        params.setdefault("epsilon", paper_value(ARAE, budget.dataset, "epsilon", 0.05))
+    return _skanomaly(ARAE, budget, seed, **params)
 
 
 def _arae_latent(budget, seed):
-    """skanomaly ARAE (ARAE's MLP, L-inf PGD on the latent code; 10 PGD steps, paper 40)."""
+    """skanomaly ARAE (sigmoid MLP, latent-space L-inf attack; paper: 40-step PGD)."""
     return _arae(budget, seed)
 
 
@@ -123,44 +134,25 @@ def _arae_reconstruction(budget, seed):
 
 def _arae_union(budget, seed):
     """skanomaly ARAE-A (union of L-inf, L2 and rotation/translation attacks)."""
-    n_rotations = 31 if budget.max_epochs is None else 5
+    n_rotations = 31 if budget.is_paper else 5
     return _arae(budget, seed, attack="union", n_rotations=n_rotations)
-
-
-#: Puzzle-AE authors' (FGSM epsilon, ReduceLROnPlateau factor, patience) per
-#: data set (Fashion-MNIST's values elsewhere)
-PUZZLE_AE_PAPER_SETTINGS = {
-    "mnist": (0.1, 0.5, 30),
-    "mnist-subset": (0.1, 0.5, 30),
-    "fashion-mnist": (0.07, 0.8, 50),
-}
 
 
 def _puzzle_ae(budget, seed):
     """skanomaly PuzzleAE (U-Net width 16, paper 64; 23 puzzles, FGSM, discriminator)."""
     from skanomaly import PuzzleAE
 
-    epsilon, factor, patience = PUZZLE_AE_PAPER_SETTINGS.get(
-        budget.dataset, PUZZLE_AE_PAPER_SETTINGS["fashion-mnist"]
-    )
-    paper = budget.max_epochs is None
-    return PuzzleAE(
-        base_width=64 if paper else 16,
-        discriminator_width=64 if paper else 16,
-        epsilon=epsilon,
-        lr_decay_patience=patience if paper else None,
-        lr_decay_factor=factor,
-        max_epochs=budget.epochs(600),
-        device=budget.device,
-        random_state=seed,
-    )
+    params = {}
+    if not budget.is_paper:
+        params["epsilon"] = paper_value(PuzzleAE, budget.dataset, "epsilon", 0.07)
+    return _skanomaly(PuzzleAE, budget, seed, **params)
 
 
 #: ``name -> factory(budget, seed)`` returning an unfitted estimator. Add a
 #: detector with one entry, e.g.::
 #:
 #:     DETECTOR_FACTORIES["arae"] = lambda budget, seed: ARAE(
-#:         max_epochs=budget.epochs(1600), device=budget.device, random_state=seed
+#:         **budget.detector_params(ARAE), device=budget.device, random_state=seed
 #:     )
 #:
 #: A factory's docstring's first line describes it in ``skanomaly detectors``.

@@ -6,11 +6,12 @@ from dataclasses import dataclass
 from numbers import Real
 
 import torch
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import Interval, StrOptions
 from torch import nn
 
 from skanomaly.base import BaseDeepDetector
 from skanomaly.nets import MLPAutoencoder, ReconstructionErrorScore
+from skanomaly.nets.mlp import ACTIVATIONS
 from skanomaly.training import DetectorNet, settings_from
 from skanomaly.utils._params import check_hidden_dims
 
@@ -45,8 +46,9 @@ class DenoisingNet(DetectorNet):
 class DenoisingAE(BaseDeepDetector):
     """Denoising autoencoder novelty detector (the ARAE paper's DAE baseline).
 
-    An MLP autoencoder (encoder ``hidden_dims``, mirrored decoder, sigmoid after
-    every layer, latent and output included) is trained to reconstruct ``x`` from
+    An MLP autoencoder (encoder ``hidden_dims``, mirrored decoder, sigmoid
+    latent code and output; LeakyReLU hidden layers by default, sigmoids in the
+    paper) is trained to reconstruct ``x`` from
     ``x + u`` with ``u ~ U(0, noise_scale)`` per pixel, minimising the mean squared
     error with Adam. The anomaly score of a sample is the sum of squared
     reconstruction errors of the clean input; ``score_samples`` returns its
@@ -57,15 +59,10 @@ class DenoisingAE(BaseDeepDetector):
 
     Parameters
     ----------
-    hidden_dims : tuple of int, default=(512, 256, 128)
-        Encoder widths; the last is the latent size. The decoder mirrors them.
+    {{mlp}}
     noise_scale : float, default=0.1
         Training inputs get ``U(0, noise_scale)`` noise added (the paper's 0.1).
-    max_epochs : int, default=30
-        Training epochs. The paper trains far longer (thousands of epochs on a
-        GPU); 30 is a CPU-friendly default. Any value is reachable.
-    batch_size : int, default=256
-        Mini-batch size for training and scoring (the paper's 256).
+    {{budget}}
     lr : float, default=1e-3
         Adam learning rate (Keras' default, as in the authors' code).
     scaling : {"auto", "feature", "global", "none"}, default="auto"
@@ -114,17 +111,32 @@ class DenoisingAE(BaseDeepDetector):
     _parameter_constraints: dict = {
         **BaseDeepDetector._parameter_constraints,
         "hidden_dims": [tuple, list],
+        "activation": [StrOptions(set(ACTIVATIONS))],
         "noise_scale": [Interval(Real, 0, None, closed="left")],
     }
     _net_class = DenoisingNet
+    _paper_params = {
+        # the ARAE paper's DAE baseline: its MLP, Adam 1e-3, batch 256, as many
+        # epochs as ARAE ("num_steps" of the authors' train.py)
+        dataset: {
+            "hidden_dims": (512, 256, 128),
+            "activation": "sigmoid",
+            "noise_scale": 0.1,
+            "max_epochs": epochs,
+            "batch_size": 256,
+            "lr": 1e-3,
+        }
+        for dataset, epochs in (("mnist", 1600), ("fashion-mnist", 8000))
+    }
 
     def __init__(
         self,
         *,
         hidden_dims=(512, 256, 128),
+        activation="leaky_relu",
         noise_scale=0.1,
-        max_epochs=30,
-        batch_size=256,
+        max_epochs="auto",
+        batch_size="auto",
         lr=1e-3,
         scaling="auto",
         device="auto",
@@ -134,6 +146,7 @@ class DenoisingAE(BaseDeepDetector):
         input_shape=None,
     ):
         self.hidden_dims = hidden_dims
+        self.activation = activation
         self.noise_scale = noise_scale
         self.max_epochs = max_epochs
         self.batch_size = batch_size
@@ -149,7 +162,9 @@ class DenoisingAE(BaseDeepDetector):
         check_hidden_dims(self.hidden_dims)
 
     def _build_module(self, ctx):
-        return MLPAutoencoder(ctx.n_features, self.hidden_dims)
+        return MLPAutoencoder(
+            ctx.n_features, self.hidden_dims, act_layer=ACTIVATIONS[self.activation]
+        )
 
     def _build_criterion(self):
         return nn.MSELoss()

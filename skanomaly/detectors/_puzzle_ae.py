@@ -265,10 +265,7 @@ class PuzzleAE(BaseDeepDetector):
         Factor of that learning-rate decay.
     callbacks : list of (str, skorch.callbacks.Callback), default=None
         Extra skorch callbacks for the training net (e.g. to record progress).
-    max_epochs : int, default=30
-        Training epochs (the paper: 600 on a GPU).
-    batch_size : int, default=64
-        Mini-batch size for training and scoring (the authors' code: 64).
+    {{budget}}
     lr : float, default=1e-3
         Adam learning rate of the U-Net.
     scaling : {"auto", "feature", "global", "none"}, default="auto"
@@ -353,6 +350,29 @@ class PuzzleAE(BaseDeepDetector):
     }
     _requires_image = True
     _net_class = PuzzleAENet
+    _paper_params = {
+        # the authors' configs/config_train.yaml and test.py: U-Net and
+        # discriminator width 64, batch 64, ReduceLROnPlateau on the U-Net,
+        # the maximum over permutations for (Fashion-)MNIST, the mean elsewhere
+        dataset: {
+            "base_width": 64,
+            "discriminator_width": 64,
+            "epsilon": epsilon,
+            "lr_decay_factor": factor,
+            "lr_decay_patience": patience,
+            "aggregation": aggregation,
+            "max_epochs": epochs,
+            "batch_size": batch_size,
+            "lr": 1e-3,
+            "weight_decay": 1e-5,
+        }
+        for dataset, epsilon, factor, patience, aggregation, epochs, batch_size in (
+            ("mnist", 0.1, 0.5, 30, "max", 600, 64),
+            ("fashion-mnist", 0.07, 0.8, 50, "max", 600, 64),
+            ("cifar-10", 10 / 255, 0.8, 50, "mean", 2000, 64),
+            ("mvtec-ad", 0.01, 0.8, 50, "mean", 3000, 8),
+        )
+    }
 
     def __init__(
         self,
@@ -373,8 +393,8 @@ class PuzzleAE(BaseDeepDetector):
         lr_decay_patience=None,
         lr_decay_factor=0.8,
         callbacks=None,
-        max_epochs=30,
-        batch_size=64,
+        max_epochs="auto",
+        batch_size="auto",
         lr=1e-3,
         scaling="auto",
         device="auto",

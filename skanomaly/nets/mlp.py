@@ -21,6 +21,13 @@ def _dense_stack(
     return nn.Sequential(*layers)
 
 
+#: hidden-layer activations by the names the estimators take
+ACTIVATIONS: dict[str, type[nn.Module]] = {
+    "leaky_relu": nn.LeakyReLU,
+    "sigmoid": nn.Sigmoid,
+}
+
+
 class MLPAutoencoder(nn.Module):
     """A symmetric fully connected autoencoder.
 

@@ -33,6 +33,10 @@ class FitContext:
         The resolved torch device (``device_``).
     input_shape : tuple of int
         Shape of one sample (``input_shape_``).
+    batch_size : int
+        The training batch size, ``"auto"`` resolved (``batch_size_``).
+    max_epochs : int
+        Epochs of a stage unless it says otherwise, ``"auto"`` resolved.
     history : list of dict
         Every trained epoch so far, across stages, each with a ``stage`` key.
     stage_epochs : dict of str to int
@@ -43,6 +47,8 @@ class FitContext:
     seed: int
     device: str
     input_shape: tuple[int, ...]
+    batch_size: int
+    max_epochs: int
     arrays: dict[str, np.ndarray] = field(default_factory=dict)
     history: list[dict] = field(default_factory=list)
     stage_epochs: dict[str, int] = field(default_factory=dict)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 from skorch import NeuralNet
-from skorch.utils import to_tensor
+from skorch.utils import TeeGenerator, to_tensor
 
 
 class DetectorNet(NeuralNet):
@@ -43,6 +43,28 @@ class DetectorNet(NeuralNet):
         if self.criterion is None:
             return self
         return super().initialize_criterion()
+
+    def train_step(self, batch, **fit_params):
+        """One step: gradients from ``train_step_single``, then every optimizer.
+
+        skorch's own ``train_step`` hands the step to each registered optimizer
+        as a closure, which runs ``train_step_single`` once per optimizer; here
+        it runs once, and each optimizer steps on the gradients it produced (an
+        optimizer whose parameters got no gradient leaves them as they are).
+        Methods that step their optimizers at different moments (PuzzleAE's
+        alternating discriminator) override this.
+        """
+        self._zero_grad_optimizer()
+        step = self.train_step_single(batch, **fit_params)
+        self.notify(
+            "on_grad_computed",
+            named_parameters=TeeGenerator(self.get_all_learnable_params()),
+            batch=batch,
+            training=True,
+        )
+        for name in self._optimizers:
+            getattr(self, name + "_").step()
+        return step
 
     def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
         super().on_epoch_begin(net, dataset_train, dataset_valid, **kwargs)

@@ -3,6 +3,26 @@
 from __future__ import annotations
 
 SHARED_DOCS = {
+    "mlp": """\
+    hidden_dims : tuple of int, default=(512, 256, 128)
+        Encoder widths; the last is the latent size. The decoder mirrors them.
+    activation : {"leaky_relu", "sigmoid"}, default="leaky_relu"
+        Activation of the hidden layers; the latent code and the output are
+        sigmoids either way (the paper's network has sigmoids everywhere,
+        ``activation="sigmoid"``). LeakyReLU hidden layers leave the initial
+        plateau, where a sigmoid network outputs the mean sample, within the
+        first hundred optimiser steps instead of hundreds to thousands (see
+        docs/conventions.md, "Training budget").""",
+    "budget": """\
+    max_epochs : int or "auto", default="auto"
+        Training epochs. ``"auto"`` trains enough epochs for at least 600
+        optimiser steps and at least 10 epochs, so that small data sets leave
+        the initial plateau (50 rows: 86 epochs of 7 steps) and large ones are
+        not over-trained (a Fashion-MNIST class of 6,000 images: 10 epochs).
+        The paper's count is in :meth:`paper_params`.
+    batch_size : int or "auto", default="auto"
+        Mini-batch size for training and scoring. ``"auto"``: an eighth of the
+        training rows, between 8 and 64 (see ``batch_size_``).""",
     "device": """\
     device : str or torch.device, default="auto"
         ``"auto"`` picks CUDA, then MPS, then CPU at fit time (see ``device_``);
@@ -28,6 +48,9 @@ SHARED_DOCS = {
         ``train_loss``, ``dur`` and the method's own losses).
     n_epochs_ : int
         Number of epochs trained, all stages together.
+    batch_size_ : int
+        The batch size used for training and scoring (``batch_size`` with
+        ``"auto"`` resolved).
     n_epochs_per_stage_ : dict of str to int
         Epochs trained in each stage, in stage order (one-stage methods:
         ``{"train": n_epochs_}``).

@@ -1,15 +1,27 @@
-"""Small settings for the test suite: constructor arguments and expected failures.
+"""Small settings and data for the test suite.
 
 Every estimator exported by skanomaly needs an entry in ``INIT_PARAMS``: the
 arguments that make it fit in well under a second on the tiny data of
-scikit-learn's estimator checks.
+scikit-learn's estimator checks and of :func:`make_detector_data` (the data of
+the contract test every detector runs, ``tests/test_contract.py``).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
+import numpy as np
+
 INIT_PARAMS: dict[str, dict] = {
     "ARAE": {"hidden_dims": (16, 8), "max_epochs": 2, "pgd_steps": 2, "batch_size": 32},
     "DenoisingAE": {"hidden_dims": (16, 8), "max_epochs": 2, "batch_size": 32},
+    "LISAE": {
+        "latent_dim": 4,
+        "width": 8,
+        "max_epochs": 2,
+        "phase2_epochs": 2,
+        "batch_size": 16,
+    },
     "PuzzleAE": {
         "base_width": 2,
         "discriminator_width": 2,
@@ -25,7 +37,7 @@ COMMON_TEST_PARAMS = {"device": "cpu", "random_state": 0, "verbose": 0}
 _IMAGE_ONLY = (
     "image-only detector: the check fits 2-D tabular data of varying width "
     "without input_shape, which raises ValueError by design; the contract point "
-    "is tested on small images in the detector's own test file"
+    "is tested on small images by tests/test_contract.py (see WAIVED_CHECKS there)"
 )
 
 #: ``{estimator name: {check name: reason}}``
@@ -72,3 +84,115 @@ def make_test_instance(estimator_class, **overrides):
 def expected_failed_checks(estimator) -> dict[str, str]:
     """The checks ``estimator`` is known to fail, with reasons."""
     return EXPECTED_FAILED_CHECKS.get(type(estimator).__name__, {})
+
+
+#: per-estimator arguments of :func:`make_detector_data` (e.g. a larger image)
+DATA_PARAMS: dict[str, dict] = {}
+
+#: extra fit arrays the contract test passes, ``{estimator name: (name, ...)}``;
+#: each gets samples of the anomalous distribution (for methods that need, say,
+#: ``X_negative``). Arrays a method declares but does not need are left out.
+FIT_ARRAYS: dict[str, tuple[str, ...]] = {}
+
+
+@dataclass(frozen=True)
+class DetectorTestData:
+    """An easy novelty-detection task in the layout a detector takes.
+
+    Attributes
+    ----------
+    X_train : ndarray
+        Normal samples, float32: ``(n, 1, size, size)`` images for image-only
+        detectors, ``(n, n_features)`` rows otherwise.
+    X_test : ndarray
+        ``n_test`` normal samples, then ``n_test`` anomalies, same layout.
+    y_test : ndarray of int
+        0 for the normal test samples, 1 for the anomalies.
+    fit_params : dict of str to ndarray
+        Extra fit arrays the detector needs (see ``FIT_ARRAYS``).
+    """
+
+    X_train: np.ndarray
+    X_test: np.ndarray
+    y_test: np.ndarray
+    fit_params: dict = field(default_factory=dict)
+
+    @property
+    def sample_shape(self) -> tuple[int, ...]:
+        """Shape of one sample (``input_shape_`` after fitting ``X_train``)."""
+        shape = self.X_train.shape[1:]
+        return shape if len(shape) == 3 else (int(np.prod(shape)),)
+
+    @property
+    def n_features(self) -> int:
+        return int(np.prod(self.X_train.shape[1:]))
+
+
+def make_detector_data(
+    estimator, *, n_train=40, n_test=8, size=16, random_state=0
+) -> DetectorTestData:
+    """Small data that ``estimator`` (an instance or a class) can fit.
+
+    Image-only detectors (``_requires_image``) get one-channel ``size x size``
+    images, the others rows of ``size`` features. A normal sample is a ramp
+    from 0.2 to 0.8 (along the width of an image) plus uniform noise of
+    amplitude 0.05; an anomaly has random pixels in {0, 1}. The task is easy
+    enough that even an untrained reconstruction model ranks every anomaly
+    below every normal sample. Every value lies in [0, 1], so the default
+    scaling leaves it unchanged. ``DATA_PARAMS`` overrides the arguments for
+    one estimator.
+
+    Parameters
+    ----------
+    estimator : BaseDeepDetector or type
+        The detector (or its class).
+    n_train : int, default=40
+        Normal training samples.
+    n_test : int, default=8
+        Normal test samples, and as many anomalies.
+    size : int, default=16
+        Side of the images, or number of features.
+    random_state : int, default=0
+        Seed of the data (numpy's global generator is not used).
+
+    Returns
+    -------
+    data : DetectorTestData
+
+    Examples
+    --------
+    >>> from skanomaly import DenoisingAE, PuzzleAE
+    >>> from skanomaly.utils._testing import make_detector_data
+    >>> make_detector_data(PuzzleAE).X_train.shape
+    (40, 1, 16, 16)
+    >>> make_detector_data(DenoisingAE).X_test.shape
+    (16, 16)
+    """
+    cls = estimator if isinstance(estimator, type) else type(estimator)
+    params = {
+        "n_train": n_train,
+        "n_test": n_test,
+        "size": size,
+        "random_state": random_state,
+        **DATA_PARAMS.get(cls.__name__, {}),
+    }
+    size = int(params["size"])
+    rng = np.random.RandomState(params["random_state"])
+    shape = (1, size, size) if cls._requires_image else (size,)
+    ramp = np.linspace(0.2, 0.8, size)
+
+    def normal(n):
+        return np.clip(ramp + rng.uniform(-0.05, 0.05, size=(n, *shape)), 0, 1)
+
+    def anomalous(n):
+        return rng.randint(0, 2, size=(n, *shape)).astype(np.float64)
+
+    n_train, n_test = int(params["n_train"]), int(params["n_test"])
+    X_train = normal(n_train).astype(np.float32)
+    X_test = np.concatenate([normal(n_test), anomalous(n_test)]).astype(np.float32)
+    y_test = np.r_[np.zeros(n_test, dtype=int), np.ones(n_test, dtype=int)]
+    fit_params = {
+        name: anomalous(max(2, n_train // 4)).astype(np.float32)
+        for name in FIT_ARRAYS.get(cls.__name__, ())
+    }
+    return DetectorTestData(X_train, X_test, y_test, fit_params)

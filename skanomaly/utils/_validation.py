@@ -19,7 +19,8 @@ def split_spatial_input(X):
         sample_shape = (1, *X.shape[1:])
     else:
         sample_shape = tuple(X.shape[1:])
-    return np.asarray(X).reshape(X.shape[0], -1), tuple(int(s) for s in sample_shape)
+    n_values = int(np.prod(X.shape[1:]))
+    return np.asarray(X).reshape(X.shape[0], n_values), tuple(int(s) for s in sample_shape)
 
 
 def check_input_shape(input_shape, n_features, *, requires_image=False, name=""):
@@ -112,7 +113,8 @@ class UnitIntervalScaler:
         return self.mode_ == "none"
 
     def transform(self, X: np.ndarray) -> np.ndarray:
-        """Return a new float32 array; ``X`` itself is never modified."""
+        """Scaled float32 values: a new array, or ``X`` itself when the scaling
+        is the identity. ``X`` is never modified."""
         if self.is_identity:
             return X
         out = (X.astype(np.float64) - self.min_) / self.scale_

@@ -7,7 +7,7 @@ leaves its detector on the initial plateau fails here.
 import re
 from pathlib import Path
 
-ROOT = Path(__file__).parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 GRID_SEARCH = re.compile(r"<!-- grid-search-example.*?-->\s*```python\n(.*?)```", re.S)
 
 
@@ -24,7 +24,7 @@ def test_readme_usage_example_runs(capsys):
 
 
 def test_readme_grid_search_is_the_tested_docs_example():
-    # tests/test_arae.py::test_grid_search_example_in_the_docs runs this block
+    # tests/detectors/test_arae.py::test_grid_search_example_in_the_docs runs this block
     docs_block = GRID_SEARCH.search((ROOT / "docs" / "arae.md").read_text()).group(1)
     assert docs_block in _python_blocks((ROOT / "README.md").read_text())
 

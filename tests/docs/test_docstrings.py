@@ -30,6 +30,8 @@ def test_shared_fitted_attributes_documented(name_and_class):
         "offset_",
         "history_",
         "n_epochs_",
+        "n_epochs_per_stage_",
+        "batch_size_",
         "scaler_",
     ):
         assert f"    {name} : " in attributes, name
