@@ -222,7 +222,7 @@ class BaseDeepDetector(OutlierMixin, BaseEstimator, metaclass=ABCMeta):
         return self._net_class(**params)
 
     def _train_stage(
-        self, ctx: FitContext, stage: str, X, y=None, *, max_epochs=None
+        self, ctx: FitContext, stage: str, X, y=None, *, max_epochs=None, **fit_params
     ) -> None:
         """Train ``net_`` on ``(X, y)`` as the named stage.
 
@@ -243,12 +243,16 @@ class BaseDeepDetector(OutlierMixin, BaseEstimator, metaclass=ABCMeta):
         max_epochs : int, default=None
             Epochs of this stage; None means ``ctx.max_epochs`` (the
             estimator's ``max_epochs``, resolved).
+        **fit_params
+            Passed to the net's ``partial_fit``, which hands them to every
+            ``train_step(batch, **fit_params)`` of the stage (data the step
+            needs beside its batches, such as a pool of negatives).
         """
         net = self.net_
         epochs = ctx.max_epochs if max_epochs is None else int(max_epochs)
         net.set_params(stage=stage, max_epochs=epochs)
         start = len(net.history) if net.initialized_ else 0
-        net.partial_fit(X, y)
+        net.partial_fit(X, y, **fit_params)
         rows = [
             {key: value for key, value in epoch.items() if key != "batches"}
             for epoch in net.history[start:]

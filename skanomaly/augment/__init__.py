@@ -5,9 +5,8 @@ Pure torch: nothing here imports scikit-learn or numpy.
 
 from skanomaly.augment._negatives import (
     RandomNegatives,
-    flip_images,
+    permute_features,
     shuffle_tiles,
-    swap_features,
 )
 from skanomaly.augment._puzzle import RandomPuzzle
 from skanomaly.augment.functional import (
@@ -23,12 +22,11 @@ __all__ = [
     "RandomNegatives",
     "RandomPuzzle",
     "crop_to_shape",
-    "flip_images",
     "inverse_permutation",
     "mask_tile",
     "pad_to_grid",
+    "permute_features",
     "permute_tiles",
     "puzzle_permutations",
     "shuffle_tiles",
-    "swap_features",
 ]

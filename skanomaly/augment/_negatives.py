@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor
 
-__all__ = ["RandomNegatives", "flip_images", "shuffle_tiles", "swap_features"]
+__all__ = ["RandomNegatives", "permute_features", "shuffle_tiles"]
 
 
 def shuffle_tiles(x: Tensor, permutations: Tensor, grid: int = 2) -> Tensor:
@@ -65,89 +65,56 @@ def shuffle_tiles(x: Tensor, permutations: Tensor, grid: int = 2) -> Tensor:
     return out
 
 
-def flip_images(x: Tensor, flips: Tensor) -> Tensor:
-    """Mirror each image: left-right, upside down, or both (a half turn).
+def permute_features(x: Tensor, permutations: Tensor) -> Tensor:
+    """Rearrange the features of each sample by its own permutation.
 
     Parameters
     ----------
-    x : Tensor of shape (n_samples, C, H, W)
-        Images.
-    flips : Tensor of shape (n_samples,)
-        Per image: 0 leaves it, 1 flips left-right, 2 upside down, 3 both.
+    x : Tensor of shape (n_samples, n_features)
+        Samples as flat rows.
+    permutations : Tensor of shape (n_samples, n_features)
+        Sample ``i``'s output feature ``j`` is its input feature
+        ``permutations[i, j]``.
 
     Returns
     -------
-    flipped : Tensor of shape (n_samples, C, H, W)
+    permuted : Tensor of shape (n_samples, n_features)
 
     Examples
     --------
     >>> import torch
-    >>> from skanomaly.augment import flip_images
-    >>> x = torch.tensor([[[[1.0, 2.0], [3.0, 4.0]]]]).repeat(2, 1, 1, 1)
-    >>> flip_images(x, torch.tensor([1, 3]))[:, 0]
-    tensor([[[2., 1.],
-             [4., 3.]],
-    <BLANKLINE>
-            [[4., 3.],
-             [2., 1.]]])
+    >>> from skanomaly.augment import permute_features
+    >>> x = torch.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
+    >>> permute_features(x, torch.tensor([[2, 0, 1], [0, 1, 2]]))
+    tensor([[3., 1., 2.],
+            [4., 5., 6.]])
     """
-    flips = flips.to(x.device).reshape(-1, 1, 1, 1)
-    out = torch.where(flips % 2 == 1, x.flip(-1), x)
-    return torch.where(flips >= 2, out.flip(-2), out)
-
-
-def swap_features(x: Tensor, donors: Tensor, mask: Tensor) -> Tensor:
-    """Replace some features of each sample by those of another sample.
-
-    Parameters
-    ----------
-    x : Tensor of shape (n_samples, ...)
-        Samples.
-    donors : Tensor of shape (n_samples,)
-        Row ``i`` takes its replaced features from row ``donors[i]`` of ``x``.
-    mask : Tensor of bool, shaped like ``x``
-        Where the features are replaced.
-
-    Returns
-    -------
-    swapped : Tensor shaped like ``x``
-
-    Examples
-    --------
-    >>> import torch
-    >>> from skanomaly.augment import swap_features
-    >>> x = torch.tensor([[0.0, 0.0, 0.0], [1.0, 1.0, 1.0]])
-    >>> swap_features(x, torch.tensor([1, 0]), torch.tensor([[True, False, True]] * 2))
-    tensor([[1., 0., 1.],
-            [0., 1., 0.]])
-    """
-    return torch.where(mask, x[donors.to(x.device)], x)
+    return torch.gather(x, 1, permutations.to(x.device).long())
 
 
 class RandomNegatives:
-    """Make pseudo-anomalies from a batch of normal samples.
+    """Make pseudo-anomalies from a batch of normal samples: their parts, rearranged.
 
-    LIS-AE's second phase pushes the reconstruction error of negatives up to a
-    target while keeping that of the normal samples; the negatives stand for
-    the unknown anomalies, so they should resemble the normal data in their
-    parts and differ in their whole. Each negative is made from one sample of
-    the batch:
+    LIS-AE's second phase pushes the reconstruction error of negatives up while
+    keeping that of the normal samples; the negatives stand for the unknown
+    anomalies, so they should resemble the normal data in their parts and
+    differ in their whole. Each negative is one sample of the batch with its
+    parts moved:
 
-    - images (``image_shape`` given): the image's 2x2 tiles are rearranged by a
-      random permutation that moves every tile (local strokes and textures are
-      kept; the global shape is broken); then, with probability 1/2, the image
-      is also mirrored (left-right, upside down or both, at random);
-    - flat rows (``image_shape=None``): a random ``swap_fraction`` of the
-      sample's features is replaced by those of another sample of the batch,
-      so every value is a normal value while the combination is not.
+    - images (``image_shape`` given): the 2x2 tiles of the image are
+      rearranged by a random permutation that moves every tile (one of the 9
+      derangements of 4 tiles): strokes, textures and the grey-level
+      histogram are kept, the global shape is broken;
+    - flat rows (``image_shape=None``): the features of the sample are
+      rearranged by a random permutation, so the row keeps its values but
+      puts them in the wrong features (a row of one feature is left as it
+      is).
 
     Parameters
     ----------
     image_shape : sequence of int or None, default=None
         ``(C, H, W)`` of one image (sides of at least 2 px), or None for flat
         rows.
-    swap_fraction : float, default=0.5
-        Rows: the expected share of features replaced.
 
     Examples
     --------
@@ -159,12 +126,12 @@ class RandomNegatives:
     torch.Size([6, 1, 8, 8])
     >>> rows = torch.rand(6, 5)
     >>> negatives = RandomNegatives()(rows, generator=g)
-    >>> bool(torch.isin(negatives, rows).all())
+    >>> torch.equal(negatives.sort(dim=1).values, rows.sort(dim=1).values)
     True
     """
 
     #: the 4-tile permutations that move every tile (derangements)
-    _DERANGEMENTS = torch.tensor(
+    DERANGEMENTS = torch.tensor(
         [
             [1, 0, 3, 2],
             [1, 2, 3, 0],
@@ -178,9 +145,7 @@ class RandomNegatives:
         ]
     )
 
-    def __init__(
-        self, image_shape: Sequence[int] | None = None, *, swap_fraction: float = 0.5
-    ) -> None:
+    def __init__(self, image_shape: Sequence[int] | None = None) -> None:
         self.image_shape = None if image_shape is None else tuple(image_shape)
         if self.image_shape is not None and (
             len(self.image_shape) != 3 or min(self.image_shape[1:]) < 2
@@ -188,36 +153,36 @@ class RandomNegatives:
             raise ValueError(
                 f"image_shape must be (C, H, W) with H, W >= 2; got {image_shape!r}."
             )
-        if not 0 < swap_fraction <= 1:
-            raise ValueError(f"swap_fraction must be in (0, 1]; got {swap_fraction!r}.")
-        self.swap_fraction = float(swap_fraction)
 
-    def make_params(self, n: int, generator: torch.Generator | None = None) -> dict:
-        """Draw the random choices for ``n`` samples (on the CPU)."""
+    def make_params(
+        self, n_samples: int, n_features: int, generator: torch.Generator | None = None
+    ) -> dict:
+        """Draw the permutations of ``n_samples`` samples (on the CPU).
+
+        Returns ``{"permutations": Tensor}``: of shape ``(n_samples, 4)`` (tile
+        derangements) for images, ``(n_samples, n_features)`` for rows.
+        """
         if self.image_shape is not None:
-            pick = torch.randint(len(self._DERANGEMENTS), (n,), generator=generator)
-            mirror = torch.randint(2, (n,), generator=generator).bool()
-            kind = torch.randint(1, 4, (n,), generator=generator)
-            return {
-                "permutations": self._DERANGEMENTS[pick],
-                "flips": torch.where(mirror, kind, torch.zeros_like(kind)),
-            }
-        n_features = None  # drawn lazily in __call__, which knows the width
-        donors = (
-            torch.arange(n) + torch.randint(1, max(n, 2), (n,), generator=generator)
-        ) % max(n, 1)
-        return {"donors": donors, "n_features": n_features}
+            pick = torch.randint(
+                len(self.DERANGEMENTS), (n_samples,), generator=generator
+            )
+            return {"permutations": self.DERANGEMENTS[pick]}
+        noise = torch.rand(n_samples, n_features, generator=generator)
+        return {"permutations": noise.argsort(dim=1)}
 
     def __call__(self, x: Tensor, generator: torch.Generator | None = None) -> Tensor:
         """Negatives ``Tensor`` shaped like ``x``, one per sample.
 
-        Images may come flat, ``(n, C * H * W)``: they are made in
+        Images may come flat, ``(n, C * H * W)``: they are rearranged in
         ``image_shape`` and returned in the input's shape.
         """
-        params = self.make_params(x.shape[0], generator)
+        n_samples = x.shape[0]
+        n_features = x[0].numel() if n_samples else 0
+        params = self.make_params(n_samples, n_features, generator)
         if self.image_shape is not None:
-            images = x.reshape(x.shape[0], *self.image_shape)
-            out = shuffle_tiles(images, params["permutations"], grid=2)
-            return flip_images(out, params["flips"]).reshape(x.shape)
-        mask = torch.rand(x.shape, generator=generator) < self.swap_fraction
-        return swap_features(x, params["donors"], mask.to(x.device))
+            images = x.reshape(n_samples, *self.image_shape)
+            return shuffle_tiles(images, params["permutations"], grid=2).reshape(
+                x.shape
+            )
+        rows = x.reshape(n_samples, -1)
+        return permute_features(rows, params["permutations"]).reshape(x.shape)

@@ -148,6 +148,13 @@ def _puzzle_ae(budget, seed):
     return _skanomaly(PuzzleAE, budget, seed, **params)
 
 
+def _lis_ae(budget, seed):
+    """skanomaly LISAE (conv or MLP autoencoder, tanh latent; built-in negatives)."""
+    from skanomaly import LISAE
+
+    return _skanomaly(LISAE, budget, seed)
+
+
 #: ``name -> factory(budget, seed)`` returning an unfitted estimator. Add a
 #: detector with one entry, e.g.::
 #:
@@ -163,6 +170,7 @@ DETECTOR_FACTORIES: dict[str, Callable[[Budget, int], object]] = {
     "arae-a": _arae_union,
     "arae-r": _arae_reconstruction,
     "denoising-ae": _denoising_ae,
+    "lis-ae": _lis_ae,
     "pyod-autoencoder": _pyod_autoencoder,
     "pyod-iforest": _pyod_iforest,
     "pyod-knn": _pyod_knn,
@@ -174,7 +182,7 @@ DETECTOR_FACTORIES: dict[str, Callable[[Budget, int], object]] = {
 }
 
 #: what ``skanomaly benchmark`` runs without ``--detectors``
-DEFAULT_DETECTORS = ("denoising-ae", "sklearn-iforest", "pyod-knn")
+DEFAULT_DETECTORS = ("denoising-ae", "arae", "lis-ae", "sklearn-iforest", "pyod-knn")
 
 
 def make_detector(name, budget="quick", seed=0):

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import torch
 from skorch import NeuralNet
+from skorch.dataset import Dataset
 from skorch.utils import TeeGenerator, to_tensor
+from torch.utils.data import BatchSampler, DataLoader, RandomSampler, SequentialSampler
 
 
 class DetectorNet(NeuralNet):
@@ -71,6 +73,14 @@ class DetectorNet(NeuralNet):
         self.history.record("stage", self.stage)
 
     def get_iterator(self, dataset, training=False):
+        """The training batches: shuffled with a generator seeded from ``seed``
+        and the epoch, and fetched one batch at a time.
+
+        A DataLoader fetches a batch sample by sample and stacks the samples; a
+        skorch :class:`~skorch.dataset.Dataset` of arrays can be indexed with
+        the whole batch's indices at once, which gives the same batches (the
+        same sampler and generator) at a fraction of the per-batch cost.
+        """
         if not training:
             return super().get_iterator(dataset, training=False)
         kwargs = self.get_params_for("iterator_train")
@@ -78,8 +88,23 @@ class DetectorNet(NeuralNet):
         if batch_size == -1:
             batch_size = len(dataset)
         epoch = len(self.history)
-        kwargs["generator"] = torch.Generator().manual_seed(self.seed + 7919 * epoch)
-        return self.iterator_train(dataset, batch_size=batch_size, **kwargs)
+        generator = torch.Generator().manual_seed(self.seed + 7919 * epoch)
+        if type(dataset) is not Dataset:
+            kwargs["generator"] = generator
+            return self.iterator_train(dataset, batch_size=batch_size, **kwargs)
+        shuffle = kwargs.pop("shuffle", False)
+        drop_last = kwargs.pop("drop_last", False)
+        order = (
+            RandomSampler(dataset, generator=generator)
+            if shuffle
+            else SequentialSampler(dataset)
+        )
+        sampler = BatchSampler(order, batch_size, drop_last=drop_last)
+        # the loader draws its base seed from ``generator`` before the sampler
+        # does, as a shuffling DataLoader does: the same batches, the same draws
+        return DataLoader(
+            dataset, sampler=sampler, batch_size=None, generator=generator, **kwargs
+        )
 
     def batch_input(self, batch) -> torch.Tensor:
         """The batch's X as a float tensor on the net's device."""

@@ -20,7 +20,9 @@ def split_spatial_input(X):
     else:
         sample_shape = tuple(X.shape[1:])
     n_values = int(np.prod(X.shape[1:]))
-    return np.asarray(X).reshape(X.shape[0], n_values), tuple(int(s) for s in sample_shape)
+    return np.asarray(X).reshape(X.shape[0], n_values), tuple(
+        int(s) for s in sample_shape
+    )
 
 
 def check_input_shape(input_shape, n_features, *, requires_image=False, name=""):
