@@ -434,36 +434,24 @@ class LISAE(BaseDeepDetector):
         # fix them: its MNIST network, latent 32, Adam 1e-3, 30 + 20 epochs of
         # batch 128, beta 1, gamma twice the phase-1 error on negatives; wider
         # networks and a larger latent for 32x32 colour images
-        **{
-            dataset: {
-                "architecture": "conv",
-                "latent_dim": 32,
-                "width": 32,
-                "beta": 1.0,
-                "gamma": 2.0,
-                "gamma_mode": "relative",
-                "max_epochs": 30,
-                "phase2_epochs": 20,
-                "batch_size": 128,
-                "lr": 1e-3,
-            }
-            for dataset in ("mnist", "fashion-mnist")
-        },
-        **{
-            dataset: {
-                "architecture": "conv",
-                "latent_dim": 128,
-                "width": 64,
-                "beta": 1.0,
-                "gamma": 2.0,
-                "gamma_mode": "relative",
-                "max_epochs": 30,
-                "phase2_epochs": 20,
-                "batch_size": 128,
-                "lr": 1e-3,
-            }
-            for dataset in ("cifar-10", "svhn")
-        },
+        dataset: {
+            "architecture": "conv",
+            "latent_dim": latent_dim,
+            "width": width,
+            "beta": 1.0,
+            "gamma": 2.0,
+            "gamma_mode": "relative",
+            "max_epochs": 30,
+            "phase2_epochs": 20,
+            "batch_size": 128,
+            "lr": 1e-3,
+        }
+        for dataset, latent_dim, width in (
+            ("mnist", 32, 32),
+            ("fashion-mnist", 32, 32),
+            ("cifar-10", 128, 64),
+            ("svhn", 128, 64),
+        )
     }
 
     def __init__(
