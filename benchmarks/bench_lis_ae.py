@@ -56,7 +56,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import copy
-import hashlib
 import json
 import sys
 import time
@@ -70,60 +69,23 @@ from sklearn.exceptions import ConvergenceWarning
 from skanomaly import LISAE, DenoisingAE
 from skanomaly.augment import RandomNegatives, shuffle_tiles
 from skanomaly.benchmarking import environment_info, run_benchmark
+from skanomaly.benchmarking._checkpoint import Checkpoint, task_fingerprint
 from skanomaly.datasets import (
     load_digits_unit,
     load_fashion_mnist,
     load_mnist_subset,
     one_class_split,
 )
+from skanomaly.datasets._vision import FASHION_MNIST_CLASSES
 from skanomaly.detectors._lis_ae import LISAENet
 from skanomaly.metrics import fpr_at_tpr, novelty_average_precision, novelty_roc_auc
 from skanomaly.utils._torch import resolve_device
 
 HERE = Path(__file__).resolve().parent
 SETTINGS = ("fmnist-next", "protocol2", "mnist-fmnist", "tune")
-FMNIST_NAMES = [
-    "T-shirt/top",
-    "Trouser",
-    "Pullover",
-    "Dress",
-    "Coat",
-    "Sandal",
-    "Shirt",
-    "Sneaker",
-    "Bag",
-    "Ankle boot",
-]
 
 
 # ---------------------------------------------------------------- plumbing
-class RowCheckpoint:
-    """JSON lines of finished fits: ``{"key": ..., "rows": [...]}`` each."""
-
-    def __init__(self, path: Path):
-        self.path = path
-        self.done = {}
-        if path.exists():
-            for line in path.read_text().splitlines():
-                try:
-                    entry = json.loads(line)
-                except json.JSONDecodeError:  # a line cut short by a kill
-                    continue
-                self.done[entry["key"]] = entry["rows"]
-        path.parent.mkdir(parents=True, exist_ok=True)
-
-    def append(self, key: str, rows: list) -> None:
-        self.done[key] = rows
-        with open(self.path, "a", encoding="utf-8") as f:
-            f.write(json.dumps({"key": key, "rows": rows}) + "\n")
-            f.flush()
-
-
-def fit_key(**settings) -> str:
-    text = json.dumps(settings, sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:20]
-
-
 def lis_params(args) -> dict:
     """LISAE's settings for the run: defaults or the paper's, then overrides.
 
@@ -344,7 +306,7 @@ def run_fmnist_next(args, params, suffix):
     X, y = load_fashion_mnist(split="train", return_X_y=True)
     X_test_all, y_test_all = load_fashion_mnist(split="test", return_X_y=True)
     stem = args.results_dir / f"lis_ae_fashion_mnist{suffix}"
-    checkpoint = RowCheckpoint(stem.with_suffix(".jsonl"))
+    checkpoint = Checkpoint(stem.with_suffix(".jsonl"))
     rows = []
     for k in args.classes:
         neg_class = (k + 1) % 10
@@ -362,16 +324,18 @@ def run_fmnist_next(args, params, suffix):
             "device": resolve_device(args.device),
         }
         for variant in ("lis", "linsep"):
-            key = fit_key(
-                setting="fmnist-next",
-                k=k,
-                variant=variant,
-                params=params,
-                max_train=args.max_train,
-                max_negatives=args.max_negatives,
+            key = task_fingerprint(
+                {
+                    "setting": "fmnist-next",
+                    "k": k,
+                    "variant": variant,
+                    "params": params,
+                    "max_train": args.max_train,
+                    "max_negatives": args.max_negatives,
+                }
             )
-            if key in checkpoint.done:
-                rows += checkpoint.done[key]
+            if key in checkpoint.rows:
+                rows += checkpoint.rows[key]["rows"]
                 continue
             fitted = fit_lis({**params, "variant": variant}, X_pos, X_neg)
             det = fitted[0]
@@ -418,10 +382,10 @@ def run_fmnist_next(args, params, suffix):
                     new[0]["history"],
                     det.gamma_,
                     args.figures_dir / f"lis_ae_phase2{suffix}.png",
-                    f"Fashion-MNIST: normal {FMNIST_NAMES[k]}, negatives "
-                    f"{FMNIST_NAMES[neg_class]}",
+                    f"Fashion-MNIST: normal {FASHION_MNIST_CLASSES[k]}, negatives "
+                    f"{FASHION_MNIST_CLASSES[neg_class]}",
                 )
-            checkpoint.append(key, new)
+            checkpoint.append(key, {"rows": new, "error": ""})
             rows += new
     config = {**base_config(args, params), "wall_s": time.perf_counter() - started}
     config["protocol"] = (
@@ -489,7 +453,7 @@ def run_mnist_fmnist(args, params, suffix):
     X_fm, _ = load_fashion_mnist(split="train", return_X_y=True)
     X_neg = subsample(X_fm, args.n_negatives, args.seed)
     stem = args.results_dir / f"lis_ae_mnist_subset{suffix}"
-    checkpoint = RowCheckpoint(stem.with_suffix(".jsonl"))
+    checkpoint = Checkpoint(stem.with_suffix(".jsonl"))
     rows = []
     for k in args.classes:
         X_train, X_test, y_test = one_class_split(
@@ -515,16 +479,18 @@ def run_mnist_fmnist(args, params, suffix):
             ("linsep", X_neg),
             ("builtin", None),
         ):
-            key = fit_key(
-                setting="mnist-fmnist",
-                k=k,
-                variant=variant,
-                params=params,
-                max_train=args.max_train,
-                n_negatives=args.n_negatives,
+            key = task_fingerprint(
+                {
+                    "setting": "mnist-fmnist",
+                    "k": k,
+                    "variant": variant,
+                    "params": params,
+                    "max_train": args.max_train,
+                    "n_negatives": args.n_negatives,
+                }
             )
-            if key in checkpoint.done:
-                rows += checkpoint.done[key]
+            if key in checkpoint.rows:
+                rows += checkpoint.rows[key]["rows"]
                 continue
             lis_variant = "linsep" if variant == "linsep" else "lis"
             fitted = fit_lis({**params, "variant": lis_variant}, X_train, negatives)
@@ -543,7 +509,7 @@ def run_mnist_fmnist(args, params, suffix):
                     f"{row['roc_auc']:.4f} fit {row['fit_s']:.0f}s",
                     flush=True,
                 )
-            checkpoint.append(key, new)
+            checkpoint.append(key, {"rows": new, "error": ""})
             rows += new
     config = {**base_config(args, params), "wall_s": time.perf_counter() - started}
     config["n_negatives"] = args.n_negatives
@@ -690,22 +656,24 @@ def tune_grid():
 def run_tune(args, suffix):
     started = time.perf_counter()
     stem = args.results_dir / f"lis_ae_tune{suffix}"
-    checkpoint = RowCheckpoint(stem.with_suffix(".jsonl"))
+    checkpoint = Checkpoint(stem.with_suffix(".jsonl"))
     rows = []
     for family, name, params, kind in tune_grid():
         digits = family.startswith("digits")
         with_negatives = "next" in family
         seeds = (0, 1) if digits else (0,)
         for seed in seeds:
-            key = fit_key(
-                setting="tune",
-                family=family,
-                name=name,
-                seed=seed,
-                classes=args.classes,
+            key = task_fingerprint(
+                {
+                    "setting": "tune",
+                    "family": family,
+                    "name": name,
+                    "seed": seed,
+                    "classes": args.classes,
+                }
             )
-            if key in checkpoint.done:
-                rows += checkpoint.done[key]
+            if key in checkpoint.rows:
+                rows += checkpoint.rows[key]["rows"]
                 continue
             tasks = (
                 digits_tasks(seed, with_negatives)
@@ -741,7 +709,7 @@ def run_tune(args, suffix):
                         )
             mean = np.mean([r["roc_auc"] for r in found if r["detector"] == name])
             print(f"[tune] {family:40s} {name:28s} seed {seed}: {mean:.4f}", flush=True)
-            checkpoint.append(key, found)
+            checkpoint.append(key, {"rows": found, "error": ""})
             rows += found
     table = {}
     for row in rows:
