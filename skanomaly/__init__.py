@@ -1,6 +1,13 @@
 """skanomaly: scikit-learn compatible deep novelty detectors."""
 
-from skanomaly.detectors import ARAE, LISAE, DenoisingAE, PuzzleAE
+from skanomaly.detectors import (
+    ARAE,
+    CRBND,
+    LISAE,
+    DenoisingAE,
+    PuzzleAE,
+    RobustGMMDAE,
+)
 from skanomaly.exceptions import TrainingDivergedError
 from skanomaly.utils._negatives import Negatives
 
@@ -8,10 +15,12 @@ __version__ = "0.1.0.dev0"
 
 __all__ = [
     "ARAE",
+    "CRBND",
     "DenoisingAE",
     "LISAE",
     "Negatives",
     "PuzzleAE",
+    "RobustGMMDAE",
     "TrainingDivergedError",
     "__version__",
 ]

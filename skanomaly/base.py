@@ -35,6 +35,24 @@ from skanomaly.utils._validation import (
 )
 
 
+def epochs_for_steps(
+    n_samples: int, batch_size: int, min_steps: int, min_epochs: int
+) -> int:
+    """The fewest epochs that give ``min_steps`` optimiser steps, and at least
+    ``min_epochs``: the rule of every ``"auto"`` epoch count.
+
+    Examples
+    --------
+    >>> epochs_for_steps(50, 8, 600, 10)  # 7 steps an epoch
+    86
+    >>> epochs_for_steps(6000, 64, 600, 10)
+    10
+    """
+    steps_per_epoch = -(-int(n_samples) // int(batch_size))
+    needed = -(-int(min_steps) // steps_per_epoch)
+    return int(max(int(min_epochs), needed))
+
+
 class BaseDeepDetector(OutlierMixin, BaseEstimator, metaclass=ABCMeta):
     """Base class of the torch-backed novelty detectors.
 
@@ -276,9 +294,9 @@ class BaseDeepDetector(OutlierMixin, BaseEstimator, metaclass=ABCMeta):
             batch_size = int(min(max(n_samples // 8, low), high))
         max_epochs = self.max_epochs
         if max_epochs == "auto":
-            steps_per_epoch = -(-n_samples // batch_size)
-            needed = -(-self._auto_min_steps // steps_per_epoch)
-            max_epochs = int(max(self._auto_min_epochs, needed))
+            max_epochs = epochs_for_steps(
+                n_samples, batch_size, self._auto_min_steps, self._auto_min_epochs
+            )
         return int(batch_size), int(max_epochs)
 
     def _registered_modules(self) -> list[nn.Module]:
@@ -449,6 +467,11 @@ class BaseDeepDetector(OutlierMixin, BaseEstimator, metaclass=ABCMeta):
         )
 
     # ---------------------------------------------------------------- public
+    def __sklearn_is_fitted__(self) -> bool:
+        # scikit-learn's default looks for any attribute ending in "_", which
+        # a parameter may (CRBND's ``lambda_``); ``offset_`` is set last in fit
+        return hasattr(self, "offset_")
+
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None, **fit_params):
         """Train the detector on normal data.

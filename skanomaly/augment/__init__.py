@@ -3,6 +3,12 @@
 Pure torch: nothing here imports scikit-learn or numpy.
 """
 
+from skanomaly.augment._distortions import (
+    coarse_dropout,
+    gaussian_noise,
+    motion_blur,
+    random_motion_blur,
+)
 from skanomaly.augment._negatives import (
     RandomNegatives,
     permute_features,
@@ -21,12 +27,16 @@ from skanomaly.augment.functional import (
 __all__ = [
     "RandomNegatives",
     "RandomPuzzle",
+    "coarse_dropout",
     "crop_to_shape",
+    "gaussian_noise",
     "inverse_permutation",
     "mask_tile",
+    "motion_blur",
     "pad_to_grid",
     "permute_features",
     "permute_tiles",
     "puzzle_permutations",
+    "random_motion_blur",
     "shuffle_tiles",
 ]

@@ -148,11 +148,25 @@ def _puzzle_ae(budget, seed):
     return _skanomaly(PuzzleAE, budget, seed, **params)
 
 
+def _crbnd(budget, seed):
+    """skanomaly CRBND (residual encoder-decoder, then a connective-sample classifier)."""
+    from skanomaly import CRBND
+
+    return _skanomaly(CRBND, budget, seed)
+
+
 def _lis_ae(budget, seed):
     """skanomaly LISAE (conv or MLP autoencoder, tanh latent; built-in negatives)."""
     from skanomaly import LISAE
 
     return _skanomaly(LISAE, budget, seed)
+
+
+def _robust_gmm_dae(budget, seed):
+    """skanomaly RobustGMMDAE (FC 200x4, GMM prior, latent FGSM with coupled codes)."""
+    from skanomaly import RobustGMMDAE
+
+    return _skanomaly(RobustGMMDAE, budget, seed)
 
 
 #: ``name -> factory(budget, seed)`` returning an unfitted estimator. Add a
@@ -168,6 +182,7 @@ def _lis_ae(budget, seed):
 DETECTOR_FACTORIES: dict[str, Callable[[Budget, int], object]] = {
     "arae": _arae_latent,
     "arae-a": _arae_union,
+    "crbnd": _crbnd,
     "arae-r": _arae_reconstruction,
     "denoising-ae": _denoising_ae,
     "lis-ae": _lis_ae,
@@ -176,6 +191,7 @@ DETECTOR_FACTORIES: dict[str, Callable[[Budget, int], object]] = {
     "pyod-knn": _pyod_knn,
     "pyod-vae": _pyod_vae,
     "puzzle-ae": _puzzle_ae,
+    "robust-gmm-dae": _robust_gmm_dae,
     "sklearn-iforest": _sklearn_iforest,
     "sklearn-lof": _sklearn_lof,
     "sklearn-ocsvm": _sklearn_ocsvm,

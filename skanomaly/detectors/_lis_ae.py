@@ -16,7 +16,7 @@ from skorch.utils import TeeGenerator
 from torch import Tensor, nn
 
 from skanomaly.augment import RandomNegatives
-from skanomaly.base import BaseDeepDetector
+from skanomaly.base import BaseDeepDetector, epochs_for_steps
 from skanomaly.nets import ConvLISAutoencoder, MLPLISAutoencoder
 from skanomaly.training import DetectorNet, settings_from
 from skanomaly.utils._negatives import unwrap_negatives
@@ -522,9 +522,9 @@ class LISAE(BaseDeepDetector):
     def _phase2_epochs(self, ctx) -> int:
         if self.phase2_epochs != "auto":
             return int(self.phase2_epochs)
-        steps_per_epoch = -(-len(ctx.X) // ctx.batch_size)
-        needed = -(-_AUTO_PHASE2_MIN_STEPS // steps_per_epoch)
-        return int(max(_AUTO_PHASE2_MIN_EPOCHS, needed))
+        return epochs_for_steps(
+            len(ctx.X), ctx.batch_size, _AUTO_PHASE2_MIN_STEPS, _AUTO_PHASE2_MIN_EPOCHS
+        )
 
     def _build_module(self, ctx):
         if self.architecture_ == "conv":

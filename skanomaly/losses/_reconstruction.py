@@ -27,3 +27,18 @@ def squared_error_mean(x_hat: Tensor, x: Tensor) -> Tensor:
     tensor([1., 1.])
     """
     return (x_hat - x).pow(2).flatten(1).mean(dim=1)
+
+
+def charbonnier_mean(x_hat: Tensor, x: Tensor, epsilon: float = 1e-3) -> Tensor:
+    """Mean Charbonnier error per sample, ``mean sqrt((x_hat - x)^2 + epsilon^2)``.
+
+    A smooth L1 loss (CRBND's reconstruction loss, ``epsilon = 1e-3``):
+    ``Tensor of shape (n_samples,)``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> charbonnier_mean(torch.full((2, 4), 0.5), torch.zeros(2, 4), epsilon=0.0)
+    tensor([0.5000, 0.5000])
+    """
+    return ((x_hat - x).pow(2) + epsilon**2).sqrt().flatten(1).mean(dim=1)
