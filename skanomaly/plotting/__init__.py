@@ -1,4 +1,5 @@
-"""Pictures of what a detector sees: reconstructions and occlusion saliency.
+"""Pictures of what a detector sees: reconstructions, occlusion saliency and
+the AUC under attack.
 
 matplotlib is an optional dependency (``pip install skanomaly[plot]``); it is
 imported only when a figure is drawn. :func:`occlusion_saliency` itself needs
@@ -6,6 +7,12 @@ only numpy.
 """
 
 from skanomaly.plotting._reconstructions import plot_reconstructions
+from skanomaly.plotting._robustness import plot_auc_under_attack
 from skanomaly.plotting._saliency import occlusion_saliency, plot_saliency_maps
 
-__all__ = ["occlusion_saliency", "plot_reconstructions", "plot_saliency_maps"]
+__all__ = [
+    "occlusion_saliency",
+    "plot_auc_under_attack",
+    "plot_reconstructions",
+    "plot_saliency_maps",
+]

@@ -31,6 +31,12 @@ def test_readme_grid_search_is_the_tested_docs_example():
 
 def test_docs_first_examples_run_without_plateau():
     # the self-contained opening examples of the method pages
-    for page in ("denoising_ae.md", "arae.md", "lis_ae.md", "robust_gmm_dae.md"):
+    for page in (
+        "denoising_ae.md",
+        "arae.md",
+        "lis_ae.md",
+        "robust_gmm_dae.md",
+        "robustness.md",
+    ):
         block = _python_blocks((ROOT / "docs" / page).read_text())[0]
         exec(compile(block, f"docs/{page}", "exec"), {})

@@ -160,3 +160,33 @@ def test_matplotlib_is_imported_lazily():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert out.stdout.strip() == "False"
+
+
+def test_plot_auc_under_attack():
+    from skanomaly.plotting import plot_auc_under_attack
+    from skanomaly.robustness import AUCUnderAttack
+
+    res = AUCUnderAttack(
+        epsilons=np.array([0.1, 0.0]),
+        aucs=np.array([0.7, 0.9]),
+        anomaly_scores=np.zeros((2, 3)),
+        norm="l2",
+        steps=5,
+    )
+    ax = plot_auc_under_attack({"A": res, "B": res})
+    lines = ax.get_lines()
+    assert len(lines) == 3  # two curves and the chance line
+    np.testing.assert_array_equal(lines[0].get_xdata(), [0.0, 0.1])
+    np.testing.assert_array_equal(lines[0].get_ydata(), [0.9, 0.7])
+    assert "L2" in ax.get_xlabel() and ax.get_ylabel() == "ROC AUC"
+    assert [t.get_text() for t in ax.get_legend().get_texts()][:2] == ["A", "B"]
+    import matplotlib.pyplot as plt
+
+    _, own = plt.subplots()
+    assert plot_auc_under_attack(res, ax=own, chance=False) is own
+    assert len(own.get_lines()) == 1 and own.get_legend() is None
+    with pytest.raises(TypeError, match="AUCUnderAttack"):
+        plot_auc_under_attack([0.5])
+    with pytest.raises(ValueError, match="at least one"):
+        plot_auc_under_attack({})
+    plt.close("all")
