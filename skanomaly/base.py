@@ -22,6 +22,12 @@ from skanomaly.training import (
     NonFiniteLossGuard,
 )
 from skanomaly.utils._docstring import fill_shared_docs
+from skanomaly.utils._streaming import (
+    StreamedNetInput,
+    StreamedRows,
+    feature_bounds,
+    is_streamed,
+)
 from skanomaly.utils._torch import (
     derive_seed,
     flush_denormal_context,
@@ -129,6 +135,10 @@ class BaseDeepDetector(OutlierMixin, BaseEstimator, metaclass=ABCMeta):
     _net_class = DetectorNet
     #: names of the extra arrays ``fit`` accepts (e.g. ``("X_negative",)``)
     _fit_arrays: tuple[str, ...] = ()
+    #: whether the method's stages take streamed training data (``ctx.X`` a
+    #: ``StreamedNetInput``, for a memmap or a torch Dataset); when False, fit
+    #: reads such data into one array first, as for any array
+    _fit_streams = False
     #: the paper's configuration per data set, ``{dataset: {parameter: value}}``
     _paper_params: dict[str, dict] = {}
 
@@ -313,37 +323,76 @@ class BaseDeepDetector(OutlierMixin, BaseEstimator, metaclass=ABCMeta):
         X, sample_shape = split_spatial_input(X)
         if reset:
             X = validate_data(self, X, dtype=np.float32, ensure_min_samples=2)
-            if sample_shape is not None:
-                # a 3-D/4-D array always yields a spatial (C, H, W) sample shape
-                if (
-                    self.input_shape is not None
-                    and check_input_shape(self.input_shape, X.shape[1]) != sample_shape
-                ):
-                    raise ValueError(
-                        f"input_shape={self.input_shape!r} disagrees with the shape "
-                        f"{sample_shape} of the {len(sample_shape) + 1}-D input."
-                    )
-                self.input_shape_ = sample_shape
-            else:
-                self.input_shape_ = check_input_shape(
-                    self.input_shape,
-                    X.shape[1],
-                    requires_image=self._requires_image,
-                    name=type(self).__name__,
-                )
+            self._learn_input_shape(X.shape[1], sample_shape)
             return X
         try:
-            if sample_shape is not None and sample_shape != self.input_shape_:
-                raise ValueError(
-                    f"X has samples of shape {sample_shape}, but "
-                    f"{type(self).__name__} was fitted on samples of shape "
-                    f"{self.input_shape_}."
-                )
+            self._check_sample_shape(sample_shape)
             return validate_data(self, X, dtype=np.float32, reset=False)
         except ValueError as exc:
             if name == "X":
                 raise
             raise ValueError(f"{name}: {exc}") from exc
+
+    def _learn_input_shape(self, n_features: int, sample_shape) -> None:
+        """Set ``input_shape_`` from the input's spatial sample shape (or None)
+        and the ``input_shape`` parameter."""
+        if sample_shape is not None:
+            # a 3-D/4-D array always yields a spatial (C, H, W) sample shape
+            if (
+                self.input_shape is not None
+                and check_input_shape(self.input_shape, n_features) != sample_shape
+            ):
+                raise ValueError(
+                    f"input_shape={self.input_shape!r} disagrees with the shape "
+                    f"{sample_shape} of the {len(sample_shape) + 1}-D input."
+                )
+            self.input_shape_ = sample_shape
+        else:
+            self.input_shape_ = check_input_shape(
+                self.input_shape,
+                n_features,
+                requires_image=self._requires_image,
+                name=type(self).__name__,
+            )
+
+    def _check_sample_shape(self, sample_shape) -> None:
+        if sample_shape is not None and sample_shape != self.input_shape_:
+            raise ValueError(
+                f"X has samples of shape {sample_shape}, but "
+                f"{type(self).__name__} was fitted on samples of shape "
+                f"{self.input_shape_}."
+            )
+
+    def _streamed_rows(self, X, *, reset: bool) -> StreamedRows:
+        """The checked rows of a memmap or a torch Dataset, read lazily.
+
+        ``reset=True`` (the training ``X``) learns ``n_features_in_`` and
+        ``input_shape_``; otherwise ``X`` must match them. Values are checked
+        batch by batch as they are read.
+        """
+        rows = StreamedRows(X, name="X")
+        n_min = 2 if reset else 1
+        if rows.n_samples < n_min:
+            raise ValueError(
+                f"Found array with {rows.n_samples} sample(s) while a minimum of "
+                f"{n_min} is required by {type(self).__name__}."
+            )
+        if reset:
+            self.__dict__.pop("feature_names_in_", None)
+            self.n_features_in_ = rows.n_features
+            self._learn_input_shape(rows.n_features, rows.sample_shape)
+            return rows
+        if rows.n_features != self.n_features_in_:
+            raise ValueError(
+                f"X has {rows.n_features} features, but {type(self).__name__} "
+                f"is expecting {self.n_features_in_} features as input."
+            )
+        self._check_sample_shape(rows.sample_shape)
+        return rows
+
+    def _streamed_net_input(self, rows: StreamedRows) -> StreamedNetInput:
+        shape = self.input_shape_ if self._requires_image else (rows.n_features,)
+        return StreamedNetInput(rows, self.scaler_.transform, shape, self.batch_size_)
 
     def _prepare_fit_input(self, X, fit_params: dict):
         """Validate, learn the scaling and shape ``X`` and the extra fit arrays."""
@@ -354,15 +403,33 @@ class BaseDeepDetector(OutlierMixin, BaseEstimator, metaclass=ABCMeta):
                 f"{type(self).__name__}.fit got unexpected fit parameters "
                 f"{unknown}; it accepts: {accepted}."
             )
-        X = self._validated_rows(X, name="X", reset=True)
-        self.scaler_ = UnitIntervalScaler(self.scaling).fit(X)
+        if is_streamed(X) and not self._fit_streams:
+            # one float32 array, read (and checked) from the source
+            rows = StreamedRows(X, name="X")
+            shape = rows.sample_shape or (rows.n_features,)
+            X = rows.read(slice(None)).reshape(rows.n_samples, *shape)
+        if is_streamed(X):
+            rows = self._streamed_rows(X, reset=True)
+            # the budget depends on the number of rows only; every read of the
+            # data, the scaling pass included, is one batch
+            self.batch_size_, _ = self._resolve_budget(rows.n_samples)
+            self.scaler_ = UnitIntervalScaler(self.scaling).fit_bounds(
+                *feature_bounds(rows, self.batch_size_)
+            )
+            X_net = self._streamed_net_input(rows)
+        else:
+            X = self._validated_rows(X, name="X", reset=True)
+            self.scaler_ = UnitIntervalScaler(self.scaling).fit(X)
+            X_net = None
         arrays = {}
         for name, value in fit_params.items():
             if value is None:
                 continue
             rows = self._validated_rows(value, name=name, reset=False)
             arrays[name] = self._owned_net_input(rows, value)
-        return self._owned_net_input(X, X), arrays
+        if X_net is None:
+            X_net = self._owned_net_input(X, X)
+        return X_net, arrays
 
     def _owned_net_input(self, rows: np.ndarray, original) -> np.ndarray:
         """Net input for training that never shares memory with the caller's
@@ -372,8 +439,12 @@ class BaseDeepDetector(OutlierMixin, BaseEstimator, metaclass=ABCMeta):
             net_input = net_input.copy()
         return net_input
 
-    def _prepare_input(self, X) -> np.ndarray:
+    def _prepare_input(self, X) -> np.ndarray | StreamedNetInput:
+        """Net-ready scoring input: an array, or batches read on demand from a
+        memmap or a torch Dataset."""
         check_is_fitted(self)
+        if is_streamed(X):
+            return self._streamed_net_input(self._streamed_rows(X, reset=False))
         rows = self._validated_rows(X, name="X", reset=False)
         return self._to_net_input(self.scaler_.transform(rows))
 
@@ -384,7 +455,7 @@ class BaseDeepDetector(OutlierMixin, BaseEstimator, metaclass=ABCMeta):
             return X.reshape(X.shape[0], *self.input_shape_)
         return X
 
-    def _batches(self, X_net: np.ndarray):
+    def _batches(self, X_net: np.ndarray | StreamedNetInput):
         """Yield ``(rows, batch)``; every batch is padded to ``batch_size_`` rows.
 
         A fixed batch shape makes the kernels torch picks independent of how many
@@ -404,8 +475,12 @@ class BaseDeepDetector(OutlierMixin, BaseEstimator, metaclass=ABCMeta):
                 chunk = np.concatenate([chunk, padding])
             yield slice(start, start + n_valid), torch.as_tensor(chunk, device=device)
 
-    def _map_batches(self, X_net: np.ndarray, fn, out_dtype, modules=()) -> np.ndarray:
+    def _map_batches(self, X_net, fn, out_dtype, modules=()) -> np.ndarray:
         """Apply ``fn(batch)`` batch by batch, every module in eval mode, no grads.
+
+        ``X_net`` is a net-ready array or a streamed input
+        (:class:`~skanomaly.utils._streaming.StreamedNetInput`), read one batch
+        at a time.
 
         Every module and criterion registered with ``net_``, and ``modules``,
         are put in eval mode and restored afterwards. The output array is
@@ -480,7 +555,10 @@ class BaseDeepDetector(OutlierMixin, BaseEstimator, metaclass=ABCMeta):
         ----------
         X : array-like of shape (n_samples, n_features), (n_samples, H, W) or (n_samples, C, H, W)
             Training data, assumed normal (novelty detection). Images may come
-            as flattened rows with ``input_shape=(C, H, W)``.
+            as flattened rows with ``input_shape=(C, H, W)``. A numpy memmap
+            or a torch ``Dataset`` (of tensors, arrays or ``(sample, target)``
+            pairs) is read a batch at a time, never whole (see "Data bigger
+            than memory" in docs/scaling.md).
         y : Ignored
             Not used, present for API consistency.
         **fit_params : dict
@@ -527,7 +605,8 @@ class BaseDeepDetector(OutlierMixin, BaseEstimator, metaclass=ABCMeta):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features) or image array
-            Samples to score.
+            Samples to score; a numpy memmap or a torch ``Dataset`` is read a
+            batch at a time (as in every scoring method).
 
         Returns
         -------

@@ -317,6 +317,7 @@ class ARAE(BaseDeepDetector):
         "recraft": [StrOptions({"batch", "epoch"})],
     }
     _net_class = ARAENet
+    _fit_streams = True  # its stages read ctx.X by batches (data bigger than memory)
     _paper_params = {
         # the authors' train.py: the whole training set re-attacked before each
         # epoch (recraft="epoch"), 40-step PGD with a step of 2.5 * eps / steps

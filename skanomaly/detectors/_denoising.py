@@ -115,6 +115,7 @@ class DenoisingAE(BaseDeepDetector):
         "noise_scale": [Interval(Real, 0, None, closed="left")],
     }
     _net_class = DenoisingNet
+    _fit_streams = True  # its stages read ctx.X by batches (data bigger than memory)
     _paper_params = {
         # the ARAE paper's DAE baseline: its MLP, Adam 1e-3, batch 256, as many
         # epochs as ARAE ("num_steps" of the authors' train.py)

@@ -428,6 +428,7 @@ class LISAE(BaseDeepDetector):
         ],
     }
     _net_class = LISAENet
+    _fit_streams = True  # its stages read ctx.X by batches (data bigger than memory)
     _fit_arrays = ("X_negative",)
     _paper_params = {
         # the paper reports none of these; the design notes (methods.md, 3)

@@ -18,6 +18,7 @@ from skanomaly.augment import RandomPuzzle, puzzle_permutations
 from skanomaly.base import BaseDeepDetector
 from skanomaly.nets import DCGANDiscriminator, PaddedNet, PuzzleErrorScore, UNet
 from skanomaly.training import DetectorNet, settings_from
+from skanomaly.utils._streaming import take_rows
 
 #: upper bound on the images in one scoring pass (batch rows x permutations)
 _MAX_IMAGES_PER_PASS = 2048
@@ -350,6 +351,7 @@ class PuzzleAE(BaseDeepDetector):
     }
     _requires_image = True
     _net_class = PuzzleAENet
+    _fit_streams = True  # its stages read ctx.X by batches (data bigger than memory)
     _paper_params = {
         # the authors' configs/config_train.yaml and test.py: U-Net and
         # discriminator width 64, batch 64, ReduceLROnPlateau on the U-Net,
@@ -474,8 +476,11 @@ class PuzzleAE(BaseDeepDetector):
         self.validation_indices_ = val_idx
         self.net_ = self._make_net(ctx)
         self.padded_shape_ = self.net_.module.padded_shape(ctx.input_shape)
-        self._train_stage(ctx, "train", ctx.X[train_idx])
-        self.permutation_errors_ = self._mean_permutation_errors(ctx.X[val_idx])
+        # views on the rows when the data is streamed (take_rows reads nothing)
+        self._train_stage(ctx, "train", take_rows(ctx.X, train_idx))
+        self.permutation_errors_ = self._mean_permutation_errors(
+            take_rows(ctx.X, val_idx)
+        )
 
     def _mean_permutation_errors(self, X_val: np.ndarray) -> np.ndarray:
         """``c_i``: each permutation's mean error on held-out normal images."""

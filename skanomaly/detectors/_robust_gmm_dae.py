@@ -424,6 +424,7 @@ class RobustGMMDAE(BaseDeepDetector):
         "width": [Interval(Integral, 1, None, closed="left")],
     }
     _net_class = RobustGMMDAENet
+    _fit_streams = True  # its stages read ctx.X by batches (data bigger than memory)
     _paper_params = {
         # the authors' train.py and config.ini (methods.md, 5): the FC network
         # 200x4, latent 10, ten modes at 10 e_k, sigma 1, FGSM eps 0.3, Adam

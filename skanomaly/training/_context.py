@@ -19,10 +19,14 @@ class FitContext:
 
     Attributes
     ----------
-    X : ndarray
+    X : ndarray or StreamedNetInput
         The training data as the network sees it: scaled to the net's units and
         shaped ``(n, *input_shape)`` for image methods, ``(n, n_features)``
-        otherwise. Never the caller's array.
+        otherwise. Never the caller's array. When ``fit`` got a memmap or a
+        torch Dataset, a :class:`~skanomaly.utils._streaming.StreamedNetInput`
+        that reads, scales and shapes rows when indexed (a slice or row
+        numbers give an array; ``len``, ``shape`` and ``take`` work; it is
+        never converted to one array).
     arrays : dict of str to ndarray
         The extra fit arrays the method declared (``_fit_arrays``) and the caller
         passed, validated, scaled and shaped like ``X``.
@@ -59,5 +63,10 @@ class FitContext:
         return int(np.prod(self.input_shape))
 
     def in_unit_interval(self) -> bool:
-        """Whether every training value lies in [0, 1] (images, scaled data)."""
+        """Whether every training value lies in [0, 1] (images, scaled data).
+
+        Streamed training data is read once for this (then remembered)."""
+        if hasattr(self.X, "value_range"):
+            low, high = self.X.value_range()
+            return bool(low >= 0.0 and high <= 1.0)
         return bool(self.X.min() >= 0.0 and self.X.max() <= 1.0)

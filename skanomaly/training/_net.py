@@ -8,6 +8,8 @@ from skorch.dataset import Dataset
 from skorch.utils import TeeGenerator, to_tensor
 from torch.utils.data import BatchSampler, DataLoader, RandomSampler, SequentialSampler
 
+from skanomaly.utils._streaming import StreamedDataset, StreamedNetInput
+
 
 class DetectorNet(NeuralNet):
     """A skorch :class:`~skorch.NeuralNet` for unsupervised reconstruction training.
@@ -72,6 +74,14 @@ class DetectorNet(NeuralNet):
         super().on_epoch_begin(net, dataset_train, dataset_valid, **kwargs)
         self.history.record("stage", self.stage)
 
+    def get_dataset(self, X, y=None):
+        """skorch's dataset, or, for streamed input (a
+        :class:`~skanomaly.utils._streaming.StreamedNetInput`), a dataset that
+        reads each training batch's rows at once."""
+        if isinstance(X, StreamedNetInput):
+            return StreamedDataset(X, y)
+        return super().get_dataset(X, y)
+
     def get_iterator(self, dataset, training=False):
         """The training batches: shuffled with a generator seeded from ``seed``
         and the epoch, and fetched one batch at a time.
@@ -80,6 +90,8 @@ class DetectorNet(NeuralNet):
         skorch :class:`~skorch.dataset.Dataset` of arrays can be indexed with
         the whole batch's indices at once, which gives the same batches (the
         same sampler and generator) at a fraction of the per-batch cost.
+        Streamed input is read the same way, so it trains on the same batches
+        as the array it holds, reading one batch of rows at a time.
         """
         if not training:
             return super().get_iterator(dataset, training=False)
@@ -89,17 +101,24 @@ class DetectorNet(NeuralNet):
             batch_size = len(dataset)
         epoch = len(self.history)
         generator = torch.Generator().manual_seed(self.seed + 7919 * epoch)
-        if type(dataset) is not Dataset:
+        if type(dataset) is not Dataset and not isinstance(dataset, StreamedDataset):
             kwargs["generator"] = generator
             return self.iterator_train(dataset, batch_size=batch_size, **kwargs)
         shuffle = kwargs.pop("shuffle", False)
         drop_last = kwargs.pop("drop_last", False)
-        order = (
-            RandomSampler(dataset, generator=generator)
-            if shuffle
-            else SequentialSampler(dataset)
-        )
-        sampler = BatchSampler(order, batch_size, drop_last=drop_last)
+        if shuffle and isinstance(dataset, StreamedDataset):
+            # RandomSampler's permutation, kept as one int64 tensor rather than
+            # a list of Python ints (36 bytes a row): the same batches
+            sampler = _PermutationBatches(
+                len(dataset), batch_size, drop_last, generator
+            )
+        else:
+            order = (
+                RandomSampler(dataset, generator=generator)
+                if shuffle
+                else SequentialSampler(dataset)
+            )
+            sampler = BatchSampler(order, batch_size, drop_last=drop_last)
         # the loader draws its base seed from ``generator`` before the sampler
         # does, as a shuffling DataLoader does: the same batches, the same draws
         return DataLoader(
@@ -115,3 +134,29 @@ class DetectorNet(NeuralNet):
         """Reconstruction criterion between the output and the input ``X``."""
         target = to_tensor(X, device=self.device)
         return self.criterion_(y_pred, target)
+
+
+class _PermutationBatches:
+    """Batches of a random permutation of ``range(n)``: exactly those of
+    ``BatchSampler(RandomSampler(range(n), generator=generator), batch_size,
+    drop_last)``, with the permutation held as one tensor."""
+
+    def __init__(self, n: int, batch_size: int, drop_last: bool, generator):
+        self.n, self.batch_size, self.drop_last = n, batch_size, drop_last
+        self.generator = generator
+
+    def __len__(self) -> int:
+        if self.drop_last:
+            return self.n // self.batch_size
+        return -(-self.n // self.batch_size)
+
+    def __iter__(self):
+        order = torch.randperm(self.n, generator=self.generator)
+        for start in range(0, self.n, self.batch_size):
+            batch = order[start : start + self.batch_size]
+            if self.drop_last and len(batch) < self.batch_size:
+                break
+            yield batch.tolist()
+        # RandomSampler draws one more permutation when it is exhausted, and
+        # the loader's generator carries over to the next epoch: so do we
+        torch.randperm(self.n, generator=self.generator)

@@ -110,6 +110,31 @@ class UnitIntervalScaler:
             )
         return self
 
+    def fit_bounds(self, feature_min: np.ndarray, feature_max: np.ndarray):
+        """Fit from the per-feature float32 minima and maxima of the training
+        rows (a streamed pass, :func:`~skanomaly.utils._streaming.feature_bounds`):
+        the same scaling as :meth:`fit` on those rows."""
+        mode = self.mode
+        if mode == "auto":
+            in_unit = feature_min.min() >= 0.0 and feature_max.max() <= 1.0
+            mode = "none" if in_unit else "feature"
+        self.mode_ = mode
+        if mode == "none":
+            self.min_, self.scale_ = None, None
+        elif mode == "feature":
+            lo = feature_min.astype(np.float64)
+            span = feature_max.astype(np.float64) - lo
+            self.min_, self.scale_ = lo, _unit_range(span)
+        elif mode == "global":
+            lo = float(feature_min.min())
+            span = np.array(feature_max.max() - lo)
+            self.min_, self.scale_ = lo, float(_unit_range(span))
+        else:
+            raise ValueError(
+                f"scaling={self.mode!r} is not one of 'auto', 'feature', 'global', 'none'."
+            )
+        return self
+
     @property
     def is_identity(self) -> bool:
         return self.mode_ == "none"

@@ -1,4 +1,5 @@
-"""docs/scaling.md: the dask script and the torch_threads example run as written."""
+"""docs/scaling.md: the dask script, the torch_threads example and the memmap
+example run as written."""
 
 import os
 import re
@@ -37,3 +38,9 @@ def test_dask_script_runs(tmp_path):
 def test_torch_threads_example_runs():
     block = next(b for b in _python_blocks() if "torch_threads(1)" in b)
     exec(compile(block, "docs/scaling.md", "exec"), {})
+
+
+def test_memmap_example_runs(capsys):
+    block = next(b for b in _python_blocks() if "mmap_mode" in b)
+    exec(compile(block, "docs/scaling.md", "exec"), {})
+    assert capsys.readouterr().out.strip() == "(2000,) 16"
