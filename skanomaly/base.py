@@ -21,6 +21,11 @@ from skanomaly.training import (
     FitContext,
     NonFiniteLossGuard,
 )
+from skanomaly.training._accelerate import (
+    accelerated_net_class,
+    current_accelerator,
+    detach_accelerator,
+)
 from skanomaly.utils._docstring import fill_shared_docs
 from skanomaly.utils._streaming import (
     StreamedNetInput,
@@ -139,6 +144,10 @@ class BaseDeepDetector(OutlierMixin, BaseEstimator, metaclass=ABCMeta):
     #: ``StreamedNetInput``, for a memmap or a torch Dataset); when False, fit
     #: reads such data into one array first, as for any array
     _fit_streams = False
+    #: whether ``fit`` may train through accelerate
+    #: (:func:`skanomaly.training.accelerate`): one stage, one optimizer, and a
+    #: training step that calls only the network's ``forward``
+    _supports_accelerate = False
     #: the paper's configuration per data set, ``{dataset: {parameter: value}}``
     _paper_params: dict[str, dict] = {}
 
@@ -239,6 +248,9 @@ class BaseDeepDetector(OutlierMixin, BaseEstimator, metaclass=ABCMeta):
             "train_split": None,
             "iterator_train__shuffle": True,
             "device": ctx.device,
+            # methods written before ``amp`` existed (or without it) train in
+            # float32
+            "amp": bool(getattr(self, "amp", False)),
             "callbacks": callbacks,
             "verbose": 1 if self.verbose >= 2 else 0,
             "seed": ctx.seed,
@@ -247,6 +259,16 @@ class BaseDeepDetector(OutlierMixin, BaseEstimator, metaclass=ABCMeta):
         params.update(overrides)
         if "module" not in params:
             params["module"] = self._build_module(ctx)
+        accelerator = current_accelerator()
+        if accelerator is not None:
+            # the accelerator places the modules and the batches; skorch's
+            # epoch table goes through the accelerator's print (the main
+            # process only) when verbose asks for it, never otherwise
+            sink = getattr(accelerator, "print", print) if params["verbose"] else print
+            params.update(
+                accelerator=accelerator, device=None, callbacks__print_log__sink=sink
+            )
+            return accelerated_net_class(self._net_class)(**params)
         return self._net_class(**params)
 
     def _train_stage(
@@ -535,6 +557,19 @@ class BaseDeepDetector(OutlierMixin, BaseEstimator, metaclass=ABCMeta):
                 stacklevel=4,  # the caller of fit, past scikit-learn's wrapper
             )
 
+    def _warn_if_amp_ignored(self) -> None:
+        """``amp=True`` autocasts on CUDA only: say so, once per fit, elsewhere."""
+        if not getattr(self, "amp", False):
+            return
+        device_type = torch.device(self.device_).type
+        if device_type not in getattr(self._net_class, "amp_device_types", ("cuda",)):
+            warnings.warn(
+                f"amp has effect on CUDA only: {type(self).__name__} trains on "
+                f"{self.device_!r} in float32.",
+                UserWarning,
+                stacklevel=4,  # the caller of fit, past scikit-learn's wrapper
+            )
+
     def _anomaly_scores(self, X_net: np.ndarray) -> np.ndarray:
         scorer = self._build_score_module().to(self.net_.device)
         return self._map_batches(
@@ -574,7 +609,19 @@ class BaseDeepDetector(OutlierMixin, BaseEstimator, metaclass=ABCMeta):
         self._check_method_params()
         X_net, arrays = self._prepare_fit_input(X, fit_params)
         seed = derive_seed(self.random_state)
-        self.device_ = resolve_device(self.device)
+        accelerator = current_accelerator()
+        if accelerator is not None and not self._supports_accelerate:
+            raise ValueError(
+                f"{type(self).__name__} cannot train through accelerate: its "
+                "training calls parts of the network outside its forward pass, "
+                "trains several stages or steps several optimizers. Supported: "
+                "DenoisingAE (see 'GPUs' in docs/scaling.md)."
+            )
+        if accelerator is None:
+            self.device_ = resolve_device(self.device)
+        else:
+            self.device_ = str(accelerator.device)
+        self._warn_if_amp_ignored()
         self.batch_size_, max_epochs = self._resolve_budget(len(X_net))
         ctx = FitContext(
             X=X_net,
@@ -587,6 +634,8 @@ class BaseDeepDetector(OutlierMixin, BaseEstimator, metaclass=ABCMeta):
         )
         with seed_context(seed, self.device_), flush_denormal_context():
             self._fit_stages(ctx)
+        if accelerator is not None:
+            self.net_ = detach_accelerator(self.net_, self._net_class, self.device_)
         self.history_ = ctx.history
         self.n_epochs_per_stage_ = dict(ctx.stage_epochs)
         self.n_epochs_ = len(self.history_)

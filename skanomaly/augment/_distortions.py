@@ -55,9 +55,12 @@ def motion_blur(x: Tensor, length: int, angle: Tensor, direction: Tensor) -> Ten
         raise ValueError(f"length must be an odd integer of at least 3; got {length}.")
     angle = angle.to(device=x.device, dtype=x.dtype)
     direction = direction.to(device=x.device, dtype=x.dtype)
-    return kornia.filters.motion_blur(
+    blurred = kornia.filters.motion_blur(
         x, length, angle, direction, border_type="constant"
     )
+    # the dtype of x also under autocast (mixed-precision training), where the
+    # convolution returns float16 or bfloat16
+    return blurred.to(x.dtype)
 
 
 def random_motion_blur(x: Tensor, length: int, *, generator=None) -> Tensor:

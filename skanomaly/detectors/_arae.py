@@ -300,6 +300,7 @@ class ARAE(BaseDeepDetector):
 
     _parameter_constraints: dict = {
         **BaseDeepDetector._parameter_constraints,
+        "amp": ["boolean"],
         "hidden_dims": [tuple, list],
         "activation": [StrOptions(set(ACTIVATIONS))],
         "epsilon": [Interval(Real, 0, None, closed="left")],
@@ -363,6 +364,7 @@ class ARAE(BaseDeepDetector):
         lr=1e-3,
         scaling="auto",
         device="auto",
+        amp=False,
         random_state=None,
         verbose=0,
         contamination=0.1,
@@ -388,6 +390,7 @@ class ARAE(BaseDeepDetector):
         self.lr = lr
         self.scaling = scaling
         self.device = device
+        self.amp = amp
         self.random_state = random_state
         self.verbose = verbose
         self.contamination = contamination

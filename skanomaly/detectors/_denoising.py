@@ -110,12 +110,15 @@ class DenoisingAE(BaseDeepDetector):
 
     _parameter_constraints: dict = {
         **BaseDeepDetector._parameter_constraints,
+        "amp": ["boolean"],
         "hidden_dims": [tuple, list],
         "activation": [StrOptions(set(ACTIVATIONS))],
         "noise_scale": [Interval(Real, 0, None, closed="left")],
     }
     _net_class = DenoisingNet
     _fit_streams = True  # its stages read ctx.X by batches (data bigger than memory)
+    # one stage, one optimizer, the step calls only the forward: DDP-safe
+    _supports_accelerate = True
     _paper_params = {
         # the ARAE paper's DAE baseline: its MLP, Adam 1e-3, batch 256, as many
         # epochs as ARAE ("num_steps" of the authors' train.py)
@@ -141,6 +144,7 @@ class DenoisingAE(BaseDeepDetector):
         lr=1e-3,
         scaling="auto",
         device="auto",
+        amp=False,
         random_state=None,
         verbose=0,
         contamination=0.1,
@@ -154,6 +158,7 @@ class DenoisingAE(BaseDeepDetector):
         self.lr = lr
         self.scaling = scaling
         self.device = device
+        self.amp = amp
         self.random_state = random_state
         self.verbose = verbose
         self.contamination = contamination

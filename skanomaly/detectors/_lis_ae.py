@@ -415,6 +415,7 @@ class LISAE(BaseDeepDetector):
 
     _parameter_constraints: dict = {
         **BaseDeepDetector._parameter_constraints,
+        "amp": ["boolean"],
         "latent_dim": [Interval(Integral, 1, None, closed="left")],
         "width": [Interval(Integral, 1, None, closed="left")],
         "architecture": [StrOptions({"auto", "conv", "mlp"})],
@@ -471,6 +472,7 @@ class LISAE(BaseDeepDetector):
         lr=1e-3,
         scaling="auto",
         device="auto",
+        amp=False,
         random_state=None,
         verbose=0,
         contamination=0.1,
@@ -489,6 +491,7 @@ class LISAE(BaseDeepDetector):
         self.lr = lr
         self.scaling = scaling
         self.device = device
+        self.amp = amp
         self.random_state = random_state
         self.verbose = verbose
         self.contamination = contamination

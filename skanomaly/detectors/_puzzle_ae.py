@@ -172,10 +172,12 @@ class PuzzleAENet(DetectorNet):
         if disc is not None:
             self.optimizer_discriminator_.zero_grad()
             fake_prob = disc(fake.detach())
-            loss_disc = 0.5 * (
-                F.binary_cross_entropy(real_prob, torch.ones_like(real_prob))
-                + F.binary_cross_entropy(fake_prob, torch.zeros_like(fake_prob))
-            )
+            with self.autocast(False):  # CUDA autocast refuses this loss
+                real_prob, fake_prob = real_prob.float(), fake_prob.float()
+                loss_disc = 0.5 * (
+                    F.binary_cross_entropy(real_prob, torch.ones_like(real_prob))
+                    + F.binary_cross_entropy(fake_prob, torch.zeros_like(fake_prob))
+                )
             loss_disc.backward()
             self.optimizer_discriminator_.step()
             self.history.record_batch("feature_matching_loss", loss_fm.item())
@@ -332,6 +334,7 @@ class PuzzleAE(BaseDeepDetector):
 
     _parameter_constraints: dict = {
         **BaseDeepDetector._parameter_constraints,
+        "amp": ["boolean"],
         "base_width": [Interval(Integral, 2, None, closed="left")],
         "grid": [Interval(Integral, 2, 3, closed="both")],
         "permutations": [StrOptions({"all", "swaps"})],
@@ -400,6 +403,7 @@ class PuzzleAE(BaseDeepDetector):
         lr=1e-3,
         scaling="auto",
         device="auto",
+        amp=False,
         random_state=None,
         verbose=0,
         contamination=0.1,
@@ -426,6 +430,7 @@ class PuzzleAE(BaseDeepDetector):
         self.lr = lr
         self.scaling = scaling
         self.device = device
+        self.amp = amp
         self.random_state = random_state
         self.verbose = verbose
         self.contamination = contamination

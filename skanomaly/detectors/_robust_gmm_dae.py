@@ -409,6 +409,7 @@ class RobustGMMDAE(BaseDeepDetector):
 
     _parameter_constraints: dict = {
         **BaseDeepDetector._parameter_constraints,
+        "amp": ["boolean"],
         "n_components": [Interval(Integral, 1, None, closed="left")],
         "latent_dim": [Interval(Integral, 1, None, closed="left")],
         "mode_scale": [Interval(Real, 0, None, closed="neither")],
@@ -474,6 +475,7 @@ class RobustGMMDAE(BaseDeepDetector):
         lr=1e-3,
         scaling="auto",
         device="auto",
+        amp=False,
         random_state=None,
         verbose=0,
         contamination=0.1,
@@ -497,6 +499,7 @@ class RobustGMMDAE(BaseDeepDetector):
         self.lr = lr
         self.scaling = scaling
         self.device = device
+        self.amp = amp
         self.random_state = random_state
         self.verbose = verbose
         self.contamination = contamination

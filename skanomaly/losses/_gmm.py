@@ -115,7 +115,8 @@ def gmm_covariance(means: Tensor, sigma: float) -> Tensor:
     _check_prior(means, sigma)
     centred = means - means.mean(dim=0, keepdim=True)
     spread = centred.T @ centred / means.shape[0]
-    return sigma**2 * torch.eye(means.shape[1], dtype=means.dtype) + spread
+    eye = torch.eye(means.shape[1], dtype=means.dtype, device=means.device)
+    return sigma**2 * eye + spread
 
 
 def gmm_log_likelihood(z: Tensor, means: Tensor, sigma: float) -> Tensor:

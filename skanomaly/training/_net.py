@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import torch
 from skorch import NeuralNet
 from skorch.dataset import Dataset
@@ -35,13 +37,83 @@ class DetectorNet(NeuralNet):
     stage : str, default="train"
         Name of the training stage in progress; every history row records it.
         :meth:`~skanomaly.base.BaseDeepDetector._train_stage` sets it.
+    amp : bool, default=False
+        Mixed precision: on a CUDA device every training step (its forward
+        passes, losses, attacks and backward passes) runs under
+        ``torch.autocast`` with :attr:`amp_dtype` (bfloat16, so no gradient
+        scaler is needed). No effect on other devices and on scoring.
     """
 
-    def __init__(self, *args, seed=0, settings=None, stage="train", **kwargs):
+    #: the autocast dtype of ``amp=True``: bfloat16 has float32's exponent
+    #: range, so gradients neither underflow nor overflow and no GradScaler
+    #: (which every optimizer step of every method would have to go through)
+    #: is needed
+    amp_dtype = torch.bfloat16
+    #: the device types on which ``amp=True`` autocasts (tests add "cpu" to
+    #: run the autocast path without a GPU)
+    amp_device_types: tuple[str, ...] = ("cuda",)
+
+    def __init__(
+        self, *args, seed=0, settings=None, stage="train", amp=False, **kwargs
+    ):
         super().__init__(*args, **kwargs)
         self.seed = seed
         self.settings = settings
         self.stage = stage
+        self.amp = amp
+
+    @property
+    def amp_active(self) -> bool:
+        """Whether training steps autocast: ``amp`` is on and the net's device
+        is one of :attr:`amp_device_types`."""
+        device = getattr(self, "device", None)
+        return bool(
+            getattr(self, "amp", False)  # nets pickled before amp existed
+            and device is not None
+            and torch.device(device).type in self.amp_device_types
+        )
+
+    def autocast(self, enabled: bool = True):
+        """The mixed-precision context of a training step.
+
+        ``torch.autocast(device_type, dtype=amp_dtype)`` when :attr:`amp_active`,
+        else a no-op. Every training step already runs inside it
+        (:meth:`run_single_epoch`); a method calls ``self.autocast(False)`` around
+        an operation that must run in float32 (``F.binary_cross_entropy``, which
+        CUDA autocast refuses).
+
+        Parameters
+        ----------
+        enabled : bool, default=True
+            False gives a context that switches autocast off.
+
+        Returns
+        -------
+        context : context manager
+        """
+        if not self.amp_active:
+            return contextlib.nullcontext()
+        return torch.autocast(
+            torch.device(self.device).type, dtype=self.amp_dtype, enabled=enabled
+        )
+
+    def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
+        """skorch's epoch loop; with ``amp`` on, each training step autocasts.
+
+        The whole step runs in :meth:`autocast`, so every method's step (a
+        ``train_step`` of its own included) gets mixed precision without code of
+        its own; the optimizers keep float32 weights and states.
+        """
+        if training and self.amp_active:
+            inner = step_fn
+
+            def step_fn(batch, **params):
+                with self.autocast():
+                    return inner(batch, **params)
+
+        return super().run_single_epoch(
+            iterator, training, prefix, step_fn, **fit_params
+        )
 
     def initialize_criterion(self):
         if self.criterion is None:

@@ -26,7 +26,14 @@ SHARED_DOCS = {
     "device": """\
     device : str or torch.device, default="auto"
         ``"auto"`` picks CUDA, then MPS, then CPU at fit time (see ``device_``);
-        any torch device string is accepted.""",
+        any torch device string is accepted.
+    amp : bool, default=False
+        Mixed-precision training on CUDA: every training step (forward passes,
+        losses, attacks, backward passes) runs under ``torch.autocast`` in
+        bfloat16, which needs no gradient scaler; weights, optimizer states
+        and scoring stay float32, and scores are float64 as always. On any
+        other device ``amp=True`` changes nothing and ``fit`` warns
+        (``UserWarning``). See "GPUs" in docs/scaling.md.""",
     "verbose_contamination": """\
     verbose : int, default=0
         0: silent; 1: a progress bar over epochs with the loss; 2: one line per
