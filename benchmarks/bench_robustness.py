@@ -149,7 +149,7 @@ def run_gmm_table(args, checkpoint, env):
             rows.extend(checkpoint.rows[key]["rows"])
             print(f"[gmm-table] {variant}: from the checkpoint")
             continue
-        det = RobustGMMDAE(**params, adversarial=variant)
+        det = RobustGMMDAE(**{**params, "adversarial": variant})
         fit_time, notes = fit_quietly(det, X_train)
         print(f"[gmm-table] {variant}: fitted in {fit_time:.1f} s")
         variant_rows = []
@@ -271,6 +271,8 @@ def run_auc(args, checkpoint, env):
         idx = np.sort(np.r_[normal, anomalous])
         X_att, y_att = X_te[idx].reshape(-1, *IMAGE), y_te[idx]
         for name, cls in all_estimators():
+            if args.detectors and name not in args.detectors:
+                continue
             params = detector_params(name, args)
             settings = {
                 "setting": "auc",
@@ -402,6 +404,12 @@ def main(argv=None):
     parser.add_argument("--max-iter", type=int, default=100)
     parser.add_argument(
         "--epsilons", type=float, nargs="+", default=[0.0, 0.01, 0.02, 0.05, 0.1]
+    )
+    parser.add_argument(
+        "--detectors",
+        nargs="+",
+        default=None,
+        help="setting auc: these detectors (class names) only; default every one",
     )
     parser.add_argument("--norm", choices=["linf", "l2"], default="linf")
     parser.add_argument("--steps", type=int, default=10)
