@@ -35,6 +35,7 @@ def test_docs_first_examples_run_without_plateau():
         "denoising_ae.md",
         "arae.md",
         "lis_ae.md",
+        "crbnd.md",
         "robust_gmm_dae.md",
         "robustness.md",
     ):
