@@ -15,7 +15,7 @@ from skorch.callbacks import PassthroughScoring
 from torch import Tensor, nn
 
 from skanomaly.attacks import fgsm
-from skanomaly.base import BaseDeepDetector
+from skanomaly.base import BaseDeepDetector, epochs_for_steps
 from skanomaly.losses import (
     covariance_loss,
     gmm_loss_weights,
@@ -534,9 +534,10 @@ class RobustGMMDAE(BaseDeepDetector):
         batch_size, max_epochs = super()._resolve_budget(n_samples)
         if self.max_epochs == "auto" and n_samples > batch_size:
             # the last, smaller batch of an epoch is dropped: count full ones
-            steps_per_epoch = n_samples // batch_size
-            needed = -(-self._auto_min_steps // steps_per_epoch)
-            max_epochs = int(max(self._auto_min_epochs, needed))
+            full_rows = n_samples - n_samples % batch_size
+            max_epochs = epochs_for_steps(
+                full_rows, batch_size, self._auto_min_steps, self._auto_min_epochs
+            )
         return batch_size, max_epochs
 
     def _build_module(self, ctx):
