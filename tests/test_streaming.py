@@ -8,7 +8,7 @@ import torch
 from torch.utils.data import Dataset, TensorDataset
 
 import skanomaly
-from skanomaly import CRBND, DenoisingAE, PuzzleAE
+from skanomaly import DenoisingAE, PuzzleAE
 from skanomaly.utils._streaming import StreamedNetInput, StreamedRows
 from skanomaly.utils._testing import INIT_PARAMS, make_detector_data, make_test_instance
 
@@ -123,34 +123,46 @@ def test_streamed_fit_matches_in_memory_fit(tmp_path, name):
 def test_a_method_that_does_not_stream_reads_the_data_into_an_array(
     tmp_path, monkeypatch
 ):
-    # CRBND's classifier stage needs the training set as one array
-    assert not CRBND._fit_streams
-    data = make_detector_data(CRBND)
+    # CRBND streams too now (its classifier's training set goes to a
+    # temporary file); a method of one's own may not
+    class ArrayOnly(DenoisingAE):
+        _fit_streams = False
+
+    params = make_test_instance(DenoisingAE).get_params()
+    data = make_detector_data(DenoisingAE)
     sizes = []
     read = StreamedRows.read
     monkeypatch.setattr(
         StreamedRows, "read", lambda self, i: sizes.append(i) or read(self, i)
     )
-    streamed = make_test_instance(CRBND).fit(_memmap(tmp_path, data.X_train))
+    streamed = ArrayOnly(**params).fit(_memmap(tmp_path, data.X_train))
     assert sizes == [slice(None)]  # one read of every row, then as an array
-    in_memory = make_test_instance(CRBND).fit(data.X_train)
+    in_memory = ArrayOnly(**params).fit(data.X_train)
     np.testing.assert_array_equal(
         streamed.score_samples(data.X_test), in_memory.score_samples(data.X_test)
     )
 
 
-def test_permutation_batches_are_random_samplers_batches():
-    from torch.utils.data import BatchSampler, RandomSampler
+def test_index_batches_are_the_batch_samplers_batches():
+    from torch.utils.data import BatchSampler, RandomSampler, SequentialSampler
 
-    from skanomaly.training._net import _PermutationBatches
+    from skanomaly.training._batches import IndexBatches
 
     for n, size, drop_last in [(10, 4, False), (10, 4, True), (12, 4, True)]:
-        g1, g2 = torch.Generator().manual_seed(3), torch.Generator().manual_seed(3)
-        reference = BatchSampler(RandomSampler(range(n), generator=g1), size, drop_last)
-        ours = _PermutationBatches(n, size, drop_last, g2)
-        for _ in range(2):  # the generator carries over between epochs
-            assert list(ours) == list(reference)
-        assert len(ours) == len(reference)
+        for shuffle in (True, False):
+            g1, g2 = torch.Generator().manual_seed(3), torch.Generator().manual_seed(3)
+            order = (
+                RandomSampler(range(n), generator=g1)
+                if shuffle
+                else SequentialSampler(range(n))
+            )
+            reference = BatchSampler(order, size, drop_last)
+            ours = IndexBatches(n, size, drop_last, g2, shuffle=shuffle)
+            for _ in range(2):  # the generator carries over between epochs
+                assert [batch.tolist() for batch in ours] == list(reference)
+            assert len(ours) == len(reference)
+            # the same draws: the generators end in the same state
+            assert torch.equal(g1.get_state(), g2.get_state())
 
 
 def _image_folder(root, n=24, size=16, seed=0):

@@ -10,6 +10,7 @@ from skorch.dataset import Dataset
 from skorch.utils import TeeGenerator, to_tensor
 from torch.utils.data import BatchSampler, DataLoader, RandomSampler, SequentialSampler
 
+from skanomaly.training._batches import ArrayRows, IndexBatches
 from skanomaly.utils._streaming import StreamedDataset, StreamedNetInput
 
 
@@ -115,6 +116,21 @@ class DetectorNet(NeuralNet):
             iterator, training, prefix, step_fn, **fit_params
         )
 
+    def _set_training(self, training=True):
+        """skorch's, which every training step calls: each module and criterion
+        in training (or evaluation) mode.
+
+        A module whose submodules are all in that mode already is left alone:
+        ``Module.train`` sets the flag on every submodule again, which costs
+        as much as a small network's optimizer step, batch after batch.
+        """
+        for name in self._modules + self._criteria:
+            module = getattr(self, name + "_")
+            if isinstance(module, torch.nn.Module) and any(
+                m.training != training for m in module.modules()
+            ):
+                module.train(training)
+
     def initialize_criterion(self):
         if self.criterion is None:
             return self
@@ -159,11 +175,12 @@ class DetectorNet(NeuralNet):
         and the epoch, and fetched one batch at a time.
 
         A DataLoader fetches a batch sample by sample and stacks the samples; a
-        skorch :class:`~skorch.dataset.Dataset` of arrays can be indexed with
-        the whole batch's indices at once, which gives the same batches (the
-        same sampler and generator) at a fraction of the per-batch cost.
-        Streamed input is read the same way, so it trains on the same batches
-        as the array it holds, reading one batch of rows at a time.
+        skorch :class:`~skorch.dataset.Dataset` of arrays is read as tensors
+        instead (:class:`~skanomaly.training._batches.ArrayRows`: one gather a
+        batch), which gives the same batches (the same permutation, drawn from
+        the same generator in the same order) at a fraction of the per-batch
+        cost. Streamed input is read the same way, so it trains on the same
+        batches as the array it holds, reading one batch of rows at a time.
         """
         if not training:
             return super().get_iterator(dataset, training=False)
@@ -178,13 +195,16 @@ class DetectorNet(NeuralNet):
             return self.iterator_train(dataset, batch_size=batch_size, **kwargs)
         shuffle = kwargs.pop("shuffle", False)
         drop_last = kwargs.pop("drop_last", False)
-        if shuffle and isinstance(dataset, StreamedDataset):
-            # RandomSampler's permutation, kept as one int64 tensor rather than
-            # a list of Python ints (36 bytes a row): the same batches
-            sampler = _PermutationBatches(
-                len(dataset), batch_size, drop_last, generator
+        rows = ArrayRows.from_dataset(dataset)
+        if rows is not None:
+            dataset = rows
+        if isinstance(dataset, (ArrayRows, StreamedDataset)):
+            sampler = IndexBatches(
+                len(dataset), batch_size, drop_last, generator, shuffle=shuffle
             )
         else:
+            # data a tensor cannot hold (a dict, a DataFrame...): skorch's
+            # dataset reads each batch's rows, given as a list
             order = (
                 RandomSampler(dataset, generator=generator)
                 if shuffle
@@ -206,29 +226,3 @@ class DetectorNet(NeuralNet):
         """Reconstruction criterion between the output and the input ``X``."""
         target = to_tensor(X, device=self.device)
         return self.criterion_(y_pred, target)
-
-
-class _PermutationBatches:
-    """Batches of a random permutation of ``range(n)``: exactly those of
-    ``BatchSampler(RandomSampler(range(n), generator=generator), batch_size,
-    drop_last)``, with the permutation held as one tensor."""
-
-    def __init__(self, n: int, batch_size: int, drop_last: bool, generator):
-        self.n, self.batch_size, self.drop_last = n, batch_size, drop_last
-        self.generator = generator
-
-    def __len__(self) -> int:
-        if self.drop_last:
-            return self.n // self.batch_size
-        return -(-self.n // self.batch_size)
-
-    def __iter__(self):
-        order = torch.randperm(self.n, generator=self.generator)
-        for start in range(0, self.n, self.batch_size):
-            batch = order[start : start + self.batch_size]
-            if self.drop_last and len(batch) < self.batch_size:
-                break
-            yield batch.tolist()
-        # RandomSampler draws one more permutation when it is exhausted, and
-        # the loader's generator carries over to the next epoch: so do we
-        torch.randperm(self.n, generator=self.generator)

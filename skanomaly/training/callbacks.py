@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import sys
 
 import torch
@@ -26,12 +27,14 @@ class NonFiniteLossGuard(Callback):
     def on_batch_end(self, net, batch=None, training=None, loss=None, **kwargs):
         if loss is None or not training:
             return
-        value = loss.detach() if isinstance(loss, torch.Tensor) else torch.tensor(loss)
-        if not torch.isfinite(value).all():
+        # one number (skorch has just read it for the history): math.isfinite
+        # costs nothing, torch.isfinite two tensor operations a batch
+        value = loss.item() if isinstance(loss, torch.Tensor) else float(loss)
+        if not math.isfinite(value):
             epoch = len(net.history)
             batch_index = len(net.history[-1]["batches"])
             raise TrainingDivergedError(
-                f"{self.owner}: the training loss became {value.item()} at epoch "
+                f"{self.owner}: the training loss became {value} at epoch "
                 f"{epoch}, batch {batch_index}. Lower the learning rate "
                 f"(lr={net.lr}) or check the input scale."
             )
