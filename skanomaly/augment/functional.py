@@ -147,21 +147,24 @@ def _check_divisible(x: Tensor, grid: int) -> None:
 def permute_tiles(x: Tensor, perm: Tensor | Sequence[int], grid: int = 2) -> Tensor:
     """Cut each image into ``grid x grid`` tiles and rearrange them.
 
-    Output tile ``i`` is input tile ``perm[i]`` (tiles numbered row by row).
+    Output tile ``i`` is input tile ``perm[i]`` (tiles numbered row by row). A
+    table of K permutations puzzles every image with each of them in one
+    gather.
 
     Parameters
     ----------
     x : Tensor of shape (N, C, H, W)
         Images; H and W must be divisible by ``grid``.
-    perm : Tensor or sequence of int, of length grid * grid
-        The permutation.
+    perm : Tensor or sequence of int, of shape (grid * grid,) or (K, grid * grid)
+        The permutation, or K permutations one per row.
     grid : int, default=2
         Tiles per side.
 
     Returns
     -------
-    puzzled : Tensor of shape (N, C, H, W)
-        A new tensor; ``x`` is not modified.
+    puzzled : Tensor of shape (N, C, H, W), or (K * N, C, H, W) for K permutations
+        A new tensor; ``x`` is not modified. With K permutations, rows
+        ``k * N`` to ``(k + 1) * N - 1`` are the images puzzled by ``perm[k]``.
 
     Examples
     --------
@@ -170,19 +173,28 @@ def permute_tiles(x: Tensor, perm: Tensor | Sequence[int], grid: int = 2) -> Ten
     >>> x = torch.arange(4.0).view(1, 1, 2, 2)
     >>> permute_tiles(x, [3, 2, 1, 0]).flatten().tolist()
     [3.0, 2.0, 1.0, 0.0]
+    >>> permute_tiles(x, [[1, 0, 2, 3], [0, 1, 3, 2]]).flatten(1).tolist()
+    [[1.0, 0.0, 2.0, 3.0], [0.0, 1.0, 3.0, 2.0]]
     """
     _check_divisible(x, grid)
     perm = torch.as_tensor(perm, dtype=torch.int64, device=x.device)
-    if perm.shape != (grid * grid,):
+    n_tiles = grid * grid
+    if perm.dim() not in (1, 2) or perm.shape[-1] != n_tiles:
         raise ValueError(
-            f"perm must have {grid * grid} entries for grid={grid}; got {perm.tolist()}."
+            f"perm must have {n_tiles} entries (per row) for grid={grid}; got "
+            f"{perm.tolist()}."
         )
+    perms = perm.reshape(-1, n_tiles)
     n, c, height, width = x.shape
     th, tw = height // grid, width // grid
-    tiles = x.reshape(n, c, grid, th, grid, tw).permute(0, 1, 2, 4, 3, 5)
-    tiles = tiles.reshape(n, c, grid * grid, th, tw)[:, :, perm]
-    tiles = tiles.reshape(n, c, grid, grid, th, tw).permute(0, 1, 2, 4, 3, 5)
-    return tiles.reshape(n, c, height, width)
+    # one gather for every permutation: output tile (k, i) is the input tile in
+    # row perms[k, i] // grid and column perms[k, i] % grid; the indexed
+    # dimensions come first: (K, tile, N, C, th, tw)
+    rows, cols = perms // grid, perms % grid
+    tiles = x.reshape(n, c, grid, th, grid, tw)[:, :, rows, :, cols, :]
+    tiles = tiles.reshape(len(perms), grid, grid, n, c, th, tw)
+    puzzled = tiles.permute(0, 3, 4, 1, 5, 2, 6).reshape(-1, c, height, width)
+    return puzzled if perm.dim() == 2 else puzzled.reshape(n, c, height, width)
 
 
 def mask_tile(x: Tensor, index: int, grid: int = 2, mode: str = "auto") -> Tensor:

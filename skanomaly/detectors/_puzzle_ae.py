@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from numbers import Integral, Real
 
@@ -20,8 +21,13 @@ from skanomaly.nets import DCGANDiscriminator, PaddedNet, PuzzleErrorScore, UNet
 from skanomaly.training import DetectorNet, settings_from
 from skanomaly.utils._streaming import take_rows
 
-#: upper bound on the images in one scoring pass (batch rows x permutations)
+#: upper bound on the puzzles in one scoring pass (batch rows x permutations)
+#: on accelerators
 _MAX_IMAGES_PER_PASS = 2048
+#: on CPU, the padded pixels of the puzzles in one scoring pass (83 images of
+#: 28 x 28): the U-Net's activations then stay in the caches, and a pass runs
+#: about twice as fast per image as one of 1,400 images
+_CPU_PIXELS_PER_PASS = 2**16
 
 
 @dataclass(frozen=True)
@@ -497,20 +503,56 @@ class PuzzleAE(BaseDeepDetector):
         return np.where(means > 0, means, 1.0)
 
     # -------------------------------------------------------------- scoring
-    def _puzzle_score(self, normalisers) -> PuzzleErrorScore:
+    def _on_cpu(self) -> bool:
+        return torch.device(self.net_.device).type == "cpu"
+
+    def _puzzle_score(self, normalisers, solver=None) -> PuzzleErrorScore:
+        """The score with ``normalisers``, on the fitted solver or on ``solver``."""
+        if self._on_cpu():
+            height, width = self.padded_shape_
+            per_pass = max(1, _CPU_PIXELS_PER_PASS // (height * width))
+        else:
+            per_pass = _MAX_IMAGES_PER_PASS
         return PuzzleErrorScore(
-            self.net_.module_,
+            self.net_.module_ if solver is None else solver,
             torch.as_tensor(self.permutations_),
             torch.as_tensor(normalisers),
             aggregation=self.aggregation,
-            max_images_per_pass=_MAX_IMAGES_PER_PASS,
+            max_images_per_pass=per_pass,
         ).to(self.net_.device)
+
+    def _inference_solver(self):
+        """The fitted solver for scoring without gradients.
+
+        On CPU, a copy with its weights in channels-last memory format: oneDNN's
+        convolutions then run on channels-last activations without reordering
+        the weights at every call (about 20 % faster). The fitted module itself
+        is left as it is (training and :meth:`anomaly_score_module` use it).
+        """
+        solver = self.net_.module_
+        if not self._on_cpu():
+            return solver
+        solver = copy.deepcopy(solver).requires_grad_(False)
+        return solver.to(memory_format=torch.channels_last)
 
     def _permutation_errors(self, X_net: np.ndarray) -> np.ndarray:
         """``(n, K)`` unnormalised errors of every permutation, batch by batch."""
-        scorer = self._puzzle_score(np.ones(len(self.permutations_)))
+        scorer = self._puzzle_score(
+            np.ones(len(self.permutations_)), self._inference_solver()
+        )
         return self._map_batches(
-            X_net, lambda xb: scorer.permutation_errors(xb).double(), np.float64
+            X_net,
+            lambda xb: scorer.permutation_errors(xb).double(),
+            np.float64,
+            modules=[scorer],
+        )
+
+    def _anomaly_scores(self, X_net: np.ndarray) -> np.ndarray:
+        # the base's, on the inference solver (anomaly_score_module keeps the
+        # fitted one, with gradients)
+        scorer = self._puzzle_score(self.permutation_errors_, self._inference_solver())
+        return self._map_batches(
+            X_net, lambda xb: scorer(xb).double(), np.float64, modules=[scorer]
         )
 
     def _build_score_module(self):

@@ -38,7 +38,8 @@ class _Up(nn.Module):
         x = self.up(x)
         dh = skip.shape[-2] - x.shape[-2]
         dw = skip.shape[-1] - x.shape[-1]
-        x = F.pad(x, [dw // 2, dw - dw // 2, dh // 2, dh - dh // 2])
+        if dh or dw:  # F.pad copies even when it pads nothing
+            x = F.pad(x, [dw // 2, dw - dw // 2, dh // 2, dh - dh // 2])
         return self.conv(torch.cat([skip, x], dim=1))
 
 

@@ -90,6 +90,17 @@ def test_inverse_permutation_restores_the_image(grid, kind):
         assert torch.equal(permute_tiles(puzzled, inverse_permutation(perm), grid), x)
 
 
+@pytest.mark.parametrize(("grid", "kind"), [(2, "all"), (3, "all")])
+def test_a_permutation_table_puzzles_with_every_row_in_turn(grid, kind):
+    x = torch.rand(3, 2, 4 * grid, 2 * grid, generator=torch.Generator().manual_seed(0))
+    perms = puzzle_permutations(grid, kind)
+    expected = torch.cat([permute_tiles(x, perm, grid) for perm in perms])
+    assert torch.equal(permute_tiles(x, perms, grid), expected)
+    assert torch.equal(
+        permute_tiles(x, perms[:1], grid), permute_tiles(x, perms[0], grid)
+    )
+
+
 def test_permute_tiles_leaves_input_unchanged_and_checks_sizes():
     x = torch.rand(2, 1, 4, 4, generator=torch.Generator().manual_seed(0))
     before = x.clone()
@@ -99,6 +110,8 @@ def test_permute_tiles_leaves_input_unchanged_and_checks_sizes():
         permute_tiles(torch.zeros(1, 1, 5, 4), [1, 0, 2, 3])
     with pytest.raises(ValueError, match="entries"):
         permute_tiles(x, [1, 0, 2])
+    with pytest.raises(ValueError, match="entries"):
+        permute_tiles(x, [[1, 0, 2], [0, 1, 2]])
 
 
 def test_mask_tile_blanks_one_tile_of_grey_images():

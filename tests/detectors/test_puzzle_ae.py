@@ -18,6 +18,7 @@ from skorch.callbacks import Callback
 
 from skanomaly import PuzzleAE
 from skanomaly.augment import permute_tiles, puzzle_permutations
+from skanomaly.detectors import _puzzle_ae as puzzle_ae_module
 from skanomaly.detectors._puzzle_ae import PuzzleAENet, PuzzleAESettings
 from skanomaly.nets import PaddedNet, UNet
 
@@ -124,6 +125,39 @@ def test_permutation_error_is_mse_of_the_solved_puzzle(fitted, data):
                 expected / fitted.permutation_errors_[i],
                 rtol=1e-5,
             )
+
+
+@pytest.mark.parametrize("puzzles_per_pass", [None, 5])
+def test_scoring_matches_the_plain_unet_one_permutation_at_a_time(
+    fitted, data, monkeypatch, puzzles_per_pass
+):
+    # scoring cuts every puzzle in one gather, runs passes of a few puzzles and,
+    # on CPU, a channels-last copy of the U-Net; passes of 5 puzzles straddle
+    # permutations and batches
+    if puzzles_per_pass is not None:
+        monkeypatch.setattr(
+            puzzle_ae_module, "_CPU_PIXELS_PER_PASS", puzzles_per_pass * 16 * 16
+        )
+    X_test = data[1]
+    x = torch.as_tensor(X_test)
+    unet = fitted.net_.module_
+    with torch.no_grad():
+        errors = torch.stack(
+            [
+                (unet(permute_tiles(x, perm)) - x).pow(2).flatten(1).mean(1)
+                for perm in fitted.permutations_
+            ],
+            dim=1,
+        )
+    expected = errors.double().numpy() / fitted.permutation_errors_
+    np.testing.assert_allclose(
+        fitted.permutation_scores(X_test), expected, rtol=1e-5, atol=0
+    )
+    np.testing.assert_allclose(
+        -fitted.score_samples(X_test), expected.max(axis=1), rtol=1e-5, atol=0
+    )
+    # the fitted U-Net keeps its memory format (the channels-last one is a copy)
+    assert all(p.is_contiguous() for p in unet.parameters())
 
 
 def test_normalisation_uses_only_held_out_normals(data):
