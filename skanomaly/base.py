@@ -108,6 +108,11 @@ class BaseDeepDetector(OutlierMixin, BaseEstimator, metaclass=ABCMeta):
     _auto_min_steps = 600
     #: ...and at least this many epochs
     _auto_min_epochs = 10
+    #: larger data trains longer: up to this many optimiser steps (None: the
+    #: minimums only)...
+    _auto_target_steps: int | None = None
+    #: ...within at most this many epochs
+    _auto_max_epochs = 50
     #: ``batch_size="auto"`` is an eighth of the training rows, within these bounds
     _auto_batch_bounds = (8, 64)
 
@@ -318,7 +323,11 @@ class BaseDeepDetector(OutlierMixin, BaseEstimator, metaclass=ABCMeta):
         steps per epoch. ``max_epochs="auto"`` is the smallest epoch count that
         gives ``_auto_min_steps`` optimiser steps (600), and at least
         ``_auto_min_epochs`` (10). So 50 rows train 86 epochs of 7 steps, and a
-        Fashion-MNIST class of 6,000 images 10 epochs of 94 steps.
+        Fashion-MNIST class of 6,000 images 10 epochs of 94 steps. A method
+        that sets ``_auto_target_steps`` trains larger data longer: enough
+        epochs for that many steps, at most ``_auto_max_epochs`` (50), if
+        that is more than the minimums (a Fashion-MNIST class then trains 50
+        epochs for a target of 5,000 steps).
         """
         batch_size = self.batch_size
         if batch_size == "auto":
@@ -329,6 +338,11 @@ class BaseDeepDetector(OutlierMixin, BaseEstimator, metaclass=ABCMeta):
             max_epochs = epochs_for_steps(
                 n_samples, batch_size, self._auto_min_steps, self._auto_min_epochs
             )
+            if self._auto_target_steps is not None:
+                longer = epochs_for_steps(
+                    n_samples, batch_size, self._auto_target_steps, 1
+                )
+                max_epochs = max(max_epochs, min(longer, self._auto_max_epochs))
         return int(batch_size), int(max_epochs)
 
     def _registered_modules(self) -> list[nn.Module]:
@@ -497,7 +511,7 @@ class BaseDeepDetector(OutlierMixin, BaseEstimator, metaclass=ABCMeta):
                 chunk = np.concatenate([chunk, padding])
             yield slice(start, start + n_valid), torch.as_tensor(chunk, device=device)
 
-    def _map_batches(self, X_net, fn, out_dtype, modules=()) -> np.ndarray:
+    def _map_batches(self, X_net, fn, out_dtype, modules=(), out=None) -> np.ndarray:
         """Apply ``fn(batch)`` batch by batch, every module in eval mode, no grads.
 
         ``X_net`` is a net-ready array or a streamed input
@@ -507,7 +521,8 @@ class BaseDeepDetector(OutlierMixin, BaseEstimator, metaclass=ABCMeta):
         Every module and criterion registered with ``net_``, and ``modules``,
         are put in eval mode and restored afterwards. The output array is
         allocated from the first batch's result, so memory stays bounded by
-        ``batch_size`` plus the output itself.
+        ``batch_size`` plus the output itself; or pass ``out``, an array of
+        the output's shape (a view on a memmap, say) to write into instead.
         """
         roots = [*self._registered_modules(), *modules]
         # every submodule's own mode, restored one by one (train(mode) would
@@ -516,7 +531,6 @@ class BaseDeepDetector(OutlierMixin, BaseEstimator, metaclass=ABCMeta):
         saved = [(m, m.training) for root in roots for m in root.modules()]
         for root in roots:
             root.eval()
-        out = None
         try:
             with torch.no_grad(), flush_denormal_context():
                 for rows, xb in self._batches(X_net):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from dataclasses import dataclass
 from numbers import Integral, Real
 
@@ -17,6 +19,7 @@ from skanomaly.losses import charbonnier_mean
 from skanomaly.nets import ConnectiveClassifier, ResidualAutoencoder
 from skanomaly.nets.scores import ReconstructionErrorScore
 from skanomaly.training import DetectorNet, settings_from
+from skanomaly.utils._streaming import StreamedNetInput, StreamedRows
 
 #: the names of the two stages in ``history_``
 RECONSTRUCT = "reconstruct"
@@ -28,6 +31,11 @@ _AUTO_CLASSIFIER_MIN_STEPS = 300
 _AUTO_CLASSIFIER_MIN_EPOCHS = 3
 #: the Charbonnier loss's epsilon (the authors' code)
 _CHARBONNIER_EPSILON = 1e-3
+
+
+def _unchanged(rows: np.ndarray) -> np.ndarray:
+    """The connective samples on disk are net-ready already: no scaling."""
+    return rows
 
 
 def connective(x: Tensor, other: Tensor, lambda_: float) -> Tensor:
@@ -307,6 +315,14 @@ class CRBND(BaseDeepDetector):
     pass of the reconstructor over the training set; the classifier is cheap.
     Scoring runs both networks.
 
+    Streamed training data (a memmap or a torch ``Dataset``) is read a batch at
+    a time in both stages. The classifier's training set, twice the training
+    data as float32, is then written batch by batch to a temporary ``.npy``
+    file in Python's temporary directory (``tempfile.gettempdir()``, set by
+    ``TMPDIR``) and read back a batch at a time; the file is removed when
+    ``fit`` ends, whether it succeeds or raises. The same data in memory
+    trains on the same samples in memory, with the same results bit for bit.
+
     Deviations from the authors' code (see docs/crbnd.md): no checkpoint is
     chosen on test data (their autoencoder was picked by AUC on a test
     subset): the last epoch is kept; the noise copy in [0, 1] units; images
@@ -358,6 +374,7 @@ class CRBND(BaseDeepDetector):
         "anomaly_score": [StrOptions({"classifier", "reconstruction"})],
     }
     _requires_image = True
+    _fit_streams = True  # its stages read ctx.X by batches (data bigger than memory)
     _net_class = CRBNDNet
     _paper_params = {
         # the authors' code (model.py, train.py; methods.md, 4): width 32,
@@ -479,7 +496,23 @@ class CRBND(BaseDeepDetector):
     def _fit_stages(self, ctx):
         self.net_ = self._make_net(ctx)
         self._train_stage(ctx, RECONSTRUCT, ctx.X)
-        X_connective, y_connective = self._connective_samples(ctx.X)
+        if not isinstance(ctx.X, StreamedNetInput):
+            X_connective, y_connective = self._connective_samples(ctx.X)
+            self._train_classifier(ctx, X_connective, y_connective)
+            return
+        # streamed data: the connective samples (twice the data) go to a
+        # temporary file, removed however the fit ends
+        with tempfile.TemporaryDirectory(prefix="skanomaly-crbnd-") as folder:
+            X_connective, y_connective = self._connective_samples_on_disk(ctx.X, folder)
+            try:
+                self._train_classifier(ctx, X_connective, y_connective)
+            finally:
+                # no reference to the file outlives the fit
+                del X_connective
+
+    def _train_classifier(self, ctx, X_connective, y_connective):
+        """Stage 2: train the classifier on the connective samples and measure
+        its training accuracy."""
         epochs = self.classifier_epochs
         if epochs == "auto":
             epochs = epochs_for_steps(
@@ -516,21 +549,44 @@ class CRBND(BaseDeepDetector):
         Returns ``(X, y)``: the connective positives of every image, then its
         connective negatives, labelled 0 and 1 (float32).
         """
-        reconstructor = self.net_.module_
-        lambda_ = float(self.lambda_)
-
-        def both(xb):
-            reconstruction = reconstructor(xb)
-            source = (
-                reconstruction if self.distortion_source == "reconstruction" else xb
-            )
-            positive = connective(xb, reconstruction, lambda_)
-            negative = connective(xb, self.distort(source), lambda_)
-            return torch.stack([positive, negative], dim=1)
-
-        pairs = self._map_batches(X_net, both, np.float32)
+        pairs = self._map_batches(X_net, self._connective_pair, np.float32)
         X = np.concatenate([pairs[:, 0], pairs[:, 1]])
         y = np.repeat(np.float32([0, 1]), len(X_net))
+        return X, y
+
+    def _connective_pair(self, xb: Tensor) -> Tensor:
+        """The connective positive and negative of each image of the batch,
+        ``(k, 2, C, H, W)``."""
+        reconstruction = self.net_.module_(xb)
+        source = reconstruction if self.distortion_source == "reconstruction" else xb
+        lambda_ = float(self.lambda_)
+        positive = connective(xb, reconstruction, lambda_)
+        negative = connective(xb, self.distort(source), lambda_)
+        return torch.stack([positive, negative], dim=1)
+
+    def _connective_samples_on_disk(self, X_net: StreamedNetInput, folder: str):
+        """:meth:`_connective_samples` of streamed input, through a file.
+
+        The samples are written batch by batch to ``connective.npy`` in
+        ``folder`` (positives in rows ``[0, n)``, negatives in ``[n, 2n)``),
+        from the same batches and the same draws as in memory, and returned
+        as streamed input read from that file a batch at a time. The labels
+        stay in memory (4 bytes a sample).
+        """
+        n, shape = len(X_net), tuple(X_net.shape[1:])
+        path = os.path.join(folder, "connective.npy")
+        samples = np.lib.format.open_memmap(
+            path, mode="w+", dtype=np.float32, shape=(2 * n, *shape)
+        )
+        # a view: pairs[i] is (samples[i], samples[n + i]), the positive and
+        # the negative of image i
+        pairs = np.moveaxis(samples.reshape(2, n, *shape), 0, 1)
+        self._map_batches(X_net, self._connective_pair, np.float32, out=pairs)
+        samples.flush()
+        del samples, pairs
+        rows = StreamedRows(np.load(path, mmap_mode="r"), name="connective samples")
+        X = StreamedNetInput(rows, _unchanged, shape, X_net.batch_rows)
+        y = np.repeat(np.float32([0, 1]), n)
         return X, y
 
     def _classifier_accuracy(self, X: np.ndarray, y: np.ndarray) -> float:

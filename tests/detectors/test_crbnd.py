@@ -5,7 +5,10 @@ invariance, input errors) is tested in ``tests/test_common.py`` and
 ``tests/test_contract.py``; this module tests what they cannot know.
 """
 
+import gc
 import pickle
+import tempfile
+import weakref
 
 import numpy as np
 import pytest
@@ -15,10 +18,12 @@ from sklearn.datasets import load_digits
 from sklearn.metrics import roc_auc_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
+from torch.utils.data import Dataset
 
 from skanomaly import CRBND
 from skanomaly.detectors._crbnd import CLASSIFY, RECONSTRUCT, CRBNDNet, connective
 from skanomaly.nets import ConnectiveClassifier, ResidualAutoencoder
+from skanomaly.utils._streaming import StreamedNetInput, StreamedRows
 
 # leaves the plateau on 32 digits in well under a second
 TINY = {
@@ -326,3 +331,164 @@ def test_paper_configuration():
     assert [m.out_features for m in dense] == [256, 128, 1]
     with pytest.raises(ValueError, match="no paper configuration"):
         CRBND.paper_params("cifar-10")
+
+
+# ------------------------------------------------------- streamed training data
+class _Pairs(Dataset):
+    """The images of an array as ``(tensor, target)`` pairs, one at a time."""
+
+    def __init__(self, array):
+        self.array = array
+
+    def __len__(self):
+        return len(self.array)
+
+    def __getitem__(self, i):
+        return torch.as_tensor(self.array[i]), 0
+
+
+#: a classifier that learns something in 10 epochs (training accuracy 0.71)
+STREAM = {
+    **TINY,
+    "classifier_epochs": 10,
+    "classifier_width": 8,
+    "classifier_lr": 3e-3,
+    "negative_distortion": "noise",
+    "noise_std": 0.3,
+}
+
+
+@pytest.fixture
+def temp_dir(tmp_path, monkeypatch):
+    """Python's temporary directory for the test: where fit puts its file."""
+    folder = tmp_path / "tmp"
+    folder.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+    return folder
+
+
+def _fit_files(temp_dir):
+    """CRBND's folders and files in ``temp_dir`` (torch may put its own there)."""
+    return sorted(
+        (p.relative_to(temp_dir).as_posix(), p.stat().st_size if p.is_file() else 0)
+        for p in temp_dir.rglob("*")
+        if p.relative_to(temp_dir).parts[0].startswith("skanomaly-")
+    )
+
+
+def _memmap(tmp_path, array):
+    path = tmp_path / "x.npy"
+    np.save(path, array)
+    return np.load(path, mmap_mode="r")
+
+
+def _assert_same_fit(streamed, in_memory, X_test):
+    def losses(det):
+        return [(row["stage"], row["train_loss"]) for row in det.history_]
+
+    assert losses(streamed) == losses(in_memory)
+    assert streamed.classifier_train_accuracy_ == in_memory.classifier_train_accuracy_
+    assert streamed.offset_ == in_memory.offset_
+    for score in ("classifier", "reconstruction"):
+        streamed.set_params(anomaly_score=score)
+        in_memory.set_params(anomaly_score=score)
+        np.testing.assert_array_equal(
+            streamed.score_samples(X_test), in_memory.score_samples(X_test)
+        )
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_memmap_fit_is_the_array_fit_through_a_temporary_file(
+    digits, tmp_path, temp_dir, monkeypatch
+):
+    X, X_test, _ = digits
+    X = X[:40]  # 2.5 batches of 16: the last batch is padded
+    seen, reads, sources = {}, [], []
+    train_classifier = CRBND._train_classifier
+
+    def spy(self, ctx, X_c, y_c):
+        seen["X"], seen["y"] = type(X_c), y_c.copy()
+        seen["files"] = _fit_files(temp_dir)
+        return train_classifier(self, ctx, X_c, y_c)
+
+    read, init = StreamedRows.read, StreamedRows.__init__
+
+    def recording_read(self, index):
+        rows = read(self, index)
+        reads.append((self.name, len(rows)))
+        return rows
+
+    def recording_init(self, source, *, name="X"):
+        init(self, source, name=name)
+        if name == "connective samples":
+            sources.append(weakref.ref(source))
+
+    monkeypatch.setattr(CRBND, "_train_classifier", spy)
+    monkeypatch.setattr(StreamedRows, "read", recording_read)
+    monkeypatch.setattr(StreamedRows, "__init__", recording_init)
+    streamed = CRBND(**STREAM).fit(_memmap(tmp_path, X))
+    # the classifier trained on 80 samples read from a file in TMPDIR...
+    assert seen["X"] is StreamedNetInput
+    np.testing.assert_array_equal(seen["y"], np.r_[np.zeros(40), np.ones(40)])
+    (folder, _), (name, size) = seen["files"]
+    assert folder.startswith("skanomaly-crbnd-")
+    assert name == folder + "/connective.npy"
+    assert size > 80 * 64 * 4
+    # ...a batch at a time, and the file is gone with every reference to it
+    connective_reads = [n for source, n in reads if source == "connective samples"]
+    assert connective_reads and max(connective_reads) == 16
+    assert _fit_files(temp_dir) == []
+    gc.collect()
+    assert len(sources) == 1 and sources[0]() is None
+    monkeypatch.undo()
+
+    in_memory = CRBND(**STREAM).fit(X)
+    assert 0.6 < in_memory.classifier_train_accuracy_ < 0.9
+    _assert_same_fit(streamed, in_memory, X_test)
+    restored = pickle.loads(pickle.dumps(streamed))
+    np.testing.assert_array_equal(
+        restored.score_samples(X_test), in_memory.score_samples(X_test)
+    )
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_dataset_fit_is_the_array_fit(digits, temp_dir):
+    X, X_test, _ = digits
+    params = {**STREAM, "classifier_epochs": "auto", "batch_size": 12}
+    streamed = CRBND(**params).fit(_Pairs(X[:30]))
+    in_memory = CRBND(**params).fit(X[:30])
+    assert streamed.n_epochs_per_stage_ == in_memory.n_epochs_per_stage_
+    _assert_same_fit(streamed, in_memory, X_test)
+    assert _fit_files(temp_dir) == []
+
+
+def test_temporary_file_is_removed_when_the_classifier_stage_raises(
+    digits, tmp_path, temp_dir, monkeypatch
+):
+    X, _, _ = digits
+    files = []
+
+    def failing_step(self, batch, **fit_params):
+        if self.stage == CLASSIFY:
+            files.extend(p.name for p in temp_dir.rglob("*.npy"))
+            raise RuntimeError("the classifier stage failed")
+        return train_step(self, batch, **fit_params)
+
+    train_step = CRBNDNet.train_step
+    monkeypatch.setattr(CRBNDNet, "train_step", failing_step)
+    with pytest.raises(RuntimeError, match="classifier stage failed"):
+        CRBND(**TINY).fit(_memmap(tmp_path, X[:32]))
+    assert files == ["connective.npy"]  # it existed while the stage ran
+    assert _fit_files(temp_dir) == []
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_in_memory_fit_writes_no_file(digits, temp_dir, monkeypatch):
+    X, _, _ = digits
+    monkeypatch.setattr(
+        CRBND,
+        "_connective_samples_on_disk",
+        lambda *args: pytest.fail("in-memory data went to disk"),
+    )
+    CRBND(**{**TINY, "max_epochs": 1, "classifier_epochs": 1}).fit(X[:32])
+    assert _fit_files(temp_dir) == []
