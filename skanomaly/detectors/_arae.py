@@ -14,8 +14,9 @@ from torch import Tensor, nn
 
 from skanomaly.attacks import pgd, select_worst_case, spatial_grid_search
 from skanomaly.base import BaseDeepDetector
+from skanomaly.detectors._pathway import PathwayScoreMixin
 from skanomaly.losses import squared_error_mean
-from skanomaly.nets import MLPAutoencoder, ReconstructionErrorScore
+from skanomaly.nets import MLPAutoencoder
 from skanomaly.nets.mlp import ACTIVATIONS
 from skanomaly.training import DetectorNet, settings_from
 from skanomaly.utils._params import check_hidden_dims
@@ -152,15 +153,17 @@ class ARAENet(DetectorNet):
         x = self.batch_input(batch)
         adversarial = self.craft(x)
         module = self.module_
-        per_sample = torch.stack(
-            [arae_loss(module, x, x_adv, self.settings.gamma) for x_adv in adversarial]
-        ).mean(dim=0)
+        losses = [
+            arae_loss(module, x, x_adv, self.settings.gamma) for x_adv in adversarial
+        ]
+        # the mean over the candidates (one, but for the union's "avg")
+        per_sample = losses[0] if len(losses) == 1 else torch.stack(losses).mean(0)
         loss = per_sample.mean()
         loss.backward()
         return {"loss": loss, "y_pred": adversarial[0]}
 
 
-class ARAE(BaseDeepDetector):
+class ARAE(PathwayScoreMixin, BaseDeepDetector):
     """Adversarially robust autoencoder novelty detector, with ARAE-R and ARAE-A.
 
     An MLP autoencoder (encoder ``hidden_dims``, mirrored decoder, sigmoid
@@ -173,8 +176,10 @@ class ARAE(BaseDeepDetector):
 
     ``mean_pixels (Dec(Enc(x_adv)) - x)^2 + gamma * mean_latent (Enc(x) - Enc(x_adv))^2``
 
-    with Adam, gradients flowing through both encoder branches. The anomaly score
-    is the sum of squared reconstruction errors of the clean input;
+    with Adam, gradients flowing through both encoder branches. The paper's
+    anomaly score is the sum of squared reconstruction errors of the clean
+    input; on images the default (``anomaly_score="auto"``) is RaPP's NAP, the
+    same reconstruction error measured along the encoder too.
     ``score_samples`` returns its opposite.
 
     Variants: ``attack_target="reconstruction"`` (ARAE-R) attacks the
@@ -238,7 +243,8 @@ class ARAE(BaseDeepDetector):
         per sample per epoch; ``"batch"`` is the default because with the short
         budgets of a CPU the weights move a lot within an epoch and stale examples
         are weaker.
-    {{budget}}
+    {{pathway_score}}
+    {{budget_long}}
     lr : float, default=1e-3
         Adam learning rate (Keras' default, as in the authors' code).
     scaling : {"auto", "feature", "global", "none"}, default="auto"
@@ -300,6 +306,7 @@ class ARAE(BaseDeepDetector):
 
     _parameter_constraints: dict = {
         **BaseDeepDetector._parameter_constraints,
+        **PathwayScoreMixin._pathway_constraints,
         "amp": ["boolean"],
         "hidden_dims": [tuple, list],
         "activation": [StrOptions(set(ACTIVATIONS))],
@@ -318,6 +325,9 @@ class ARAE(BaseDeepDetector):
         "recraft": [StrOptions({"batch", "epoch"})],
     }
     _net_class = ARAENet
+    #: larger data trains up to 5,000 steps within 50 epochs (chosen on
+    #: validation tasks: docs/conventions.md, "Training budget")
+    _auto_target_steps = 5000
     _fit_streams = True  # its stages read ctx.X by batches (data bigger than memory)
     _paper_params = {
         # the authors' train.py: the whole training set re-attacked before each
@@ -330,6 +340,7 @@ class ARAE(BaseDeepDetector):
             "pgd_steps": steps,
             "step_size": None,
             "recraft": "epoch",
+            "anomaly_score": "reconstruction",
             "max_epochs": epochs,
             "batch_size": batch_size,
             "lr": 1e-3,
@@ -359,6 +370,7 @@ class ARAE(BaseDeepDetector):
         max_translation=4 / 28,
         union_strategy="max",
         recraft="batch",
+        anomaly_score="auto",
         max_epochs="auto",
         batch_size="auto",
         lr=1e-3,
@@ -385,6 +397,7 @@ class ARAE(BaseDeepDetector):
         self.max_translation = max_translation
         self.union_strategy = union_strategy
         self.recraft = recraft
+        self.anomaly_score = anomaly_score
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.lr = lr
@@ -427,9 +440,6 @@ class ARAE(BaseDeepDetector):
             clip=(0.0, 1.0) if ctx.in_unit_interval() else None,
         )
         return {"settings": settings}
-
-    def _build_score_module(self):
-        return ReconstructionErrorScore(self.net_.module_)
 
 
 def _evenly_spaced(limit: float, count: int) -> tuple[float, ...]:

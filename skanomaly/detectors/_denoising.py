@@ -10,7 +10,8 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from torch import nn
 
 from skanomaly.base import BaseDeepDetector
-from skanomaly.nets import MLPAutoencoder, ReconstructionErrorScore
+from skanomaly.detectors._pathway import PathwayScoreMixin
+from skanomaly.nets import MLPAutoencoder
 from skanomaly.nets.mlp import ACTIVATIONS
 from skanomaly.training import DetectorNet, settings_from
 from skanomaly.utils._params import check_hidden_dims
@@ -43,16 +44,17 @@ class DenoisingNet(DetectorNet):
         return {"loss": loss, "y_pred": reconstruction}
 
 
-class DenoisingAE(BaseDeepDetector):
+class DenoisingAE(PathwayScoreMixin, BaseDeepDetector):
     """Denoising autoencoder novelty detector (the ARAE paper's DAE baseline).
 
     An MLP autoencoder (encoder ``hidden_dims``, mirrored decoder, sigmoid
     latent code and output; LeakyReLU hidden layers by default, sigmoids in the
     paper) is trained to reconstruct ``x`` from
     ``x + u`` with ``u ~ U(0, noise_scale)`` per pixel, minimising the mean squared
-    error with Adam. The anomaly score of a sample is the sum of squared
-    reconstruction errors of the clean input; ``score_samples`` returns its
-    opposite.
+    error with Adam. The paper's anomaly score of a sample is the sum of
+    squared reconstruction errors of the clean input; on images the default
+    (``anomaly_score="auto"``) is RaPP's NAP, the same reconstruction error
+    measured along the encoder too. ``score_samples`` returns its opposite.
 
     Read more in the :ref:`user guide <denoising_ae>` and in Salehi et al. (2021),
     section 4 ("DAE").
@@ -62,7 +64,8 @@ class DenoisingAE(BaseDeepDetector):
     {{mlp}}
     noise_scale : float, default=0.1
         Training inputs get ``U(0, noise_scale)`` noise added (the paper's 0.1).
-    {{budget}}
+    {{pathway_score}}
+    {{budget_long}}
     lr : float, default=1e-3
         Adam learning rate (Keras' default, as in the authors' code).
     scaling : {"auto", "feature", "global", "none"}, default="auto"
@@ -110,12 +113,16 @@ class DenoisingAE(BaseDeepDetector):
 
     _parameter_constraints: dict = {
         **BaseDeepDetector._parameter_constraints,
+        **PathwayScoreMixin._pathway_constraints,
         "amp": ["boolean"],
         "hidden_dims": [tuple, list],
         "activation": [StrOptions(set(ACTIVATIONS))],
         "noise_scale": [Interval(Real, 0, None, closed="left")],
     }
     _net_class = DenoisingNet
+    #: larger data trains up to 5,000 steps within 50 epochs (chosen on
+    #: validation tasks: docs/conventions.md, "Training budget")
+    _auto_target_steps = 5000
     _fit_streams = True  # its stages read ctx.X by batches (data bigger than memory)
     # one stage, one optimizer, the step calls only the forward: DDP-safe
     _supports_accelerate = True
@@ -126,6 +133,7 @@ class DenoisingAE(BaseDeepDetector):
             "hidden_dims": (512, 256, 128),
             "activation": "sigmoid",
             "noise_scale": 0.1,
+            "anomaly_score": "reconstruction",
             "max_epochs": epochs,
             "batch_size": 256,
             "lr": 1e-3,
@@ -139,6 +147,7 @@ class DenoisingAE(BaseDeepDetector):
         hidden_dims=(512, 256, 128),
         activation="leaky_relu",
         noise_scale=0.1,
+        anomaly_score="auto",
         max_epochs="auto",
         batch_size="auto",
         lr=1e-3,
@@ -153,6 +162,7 @@ class DenoisingAE(BaseDeepDetector):
         self.hidden_dims = hidden_dims
         self.activation = activation
         self.noise_scale = noise_scale
+        self.anomaly_score = anomaly_score
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.lr = lr
@@ -177,6 +187,3 @@ class DenoisingAE(BaseDeepDetector):
 
     def _net_kwargs(self, ctx):
         return {"settings": settings_from(self, DenoisingSettings)}
-
-    def _build_score_module(self):
-        return ReconstructionErrorScore(self.net_.module_)

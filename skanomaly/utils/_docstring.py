@@ -13,12 +13,40 @@ SHARED_DOCS = {
         plateau, where a sigmoid network outputs the mean sample, within the
         first hundred optimiser steps instead of hundreds to thousands (see
         docs/conventions.md, "Training budget").""",
+    "pathway_score": """\
+    anomaly_score : {"auto", "nap", "reconstruction"}, default="auto"
+        The anomaly score. ``"reconstruction"`` is the paper's: the sum of
+        squared reconstruction errors. ``"nap"`` is RaPP's NAP (Kim et al.,
+        ICLR 2020), a reconstruction error measured along the encoder: the
+        reconstruction is encoded again, and the differences between the
+        activations of ``x`` and of ``rec(x)``, layer by layer with the input
+        layer first, are whitened with the mean and (shrunk) covariance of the
+        training data's differences and summed. ``"auto"``: NAP when the
+        first hidden layer is narrower than the input (28x28 images and the
+        default widths), the reconstruction error otherwise (small tabular
+        data, 8x8 digits), as chosen on validation tasks
+        (docs/conventions.md, "Anomaly score"). Every score is fitted at once
+        and ``anomaly_score`` is read when scoring, so one fit gives all of
+        them; ``offset_`` (and so ``predict``) is set with the score chosen at
+        fit.""",
     "budget": """\
     max_epochs : int or "auto", default="auto"
         Training epochs. ``"auto"`` trains enough epochs for at least 600
         optimiser steps and at least 10 epochs, so that small data sets leave
         the initial plateau (50 rows: 86 epochs of 7 steps) and large ones are
         not over-trained (a Fashion-MNIST class of 6,000 images: 10 epochs).
+        The paper's count is in :meth:`paper_params`.
+    batch_size : int or "auto", default="auto"
+        Mini-batch size for training and scoring. ``"auto"``: an eighth of the
+        training rows, between 8 and 64 (see ``batch_size_``).""",
+    "budget_long": """\
+    max_epochs : int or "auto", default="auto"
+        Training epochs. ``"auto"`` trains enough epochs for at least 600
+        optimiser steps and at least 10 epochs, so that small data sets leave
+        the initial plateau (50 rows: 86 epochs of 7 steps), and trains larger
+        data longer, up to 5,000 steps within at most 50 epochs (a
+        Fashion-MNIST class of 6,000 images: 50 epochs of 94 steps; 60,000
+        images: 10 epochs).
         The paper's count is in :meth:`paper_params`.
     batch_size : int or "auto", default="auto"
         Mini-batch size for training and scoring. ``"auto"``: an eighth of the

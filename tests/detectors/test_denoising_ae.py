@@ -4,6 +4,7 @@ The contract every detector keeps is tested in ``tests/test_contract.py``, the
 base's hooks in ``tests/test_base.py``.
 """
 
+import copy
 import pickle
 import warnings
 
@@ -180,3 +181,91 @@ def test_no_plateau_warning_for_constant_input():
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
         DenoisingAE(**SMALL, random_state=0).fit(X)
+
+
+# ------------------------------------------------------------- anomaly_score
+def test_auto_score_follows_the_network_shape(fitted):
+    # 6 features into a first layer of 16: the network widens the input
+    assert fitted._resolved_anomaly_score() == "reconstruction"
+    narrowing = DenoisingAE(hidden_dims=(4, 2), max_epochs=2, device="cpu")
+    narrowing.fit(np.random.RandomState(0).uniform(size=(40, 6)))
+    assert narrowing._resolved_anomaly_score() == "nap"
+
+
+def test_one_fit_gives_every_score(fitted, blobs):
+    _, X_test = blobs
+    det = copy.deepcopy(fitted)
+    reconstruction = det.set_params(anomaly_score="reconstruction").score_samples(
+        X_test
+    )
+    np.testing.assert_array_equal(reconstruction, fitted.score_samples(X_test))
+    nap = det.set_params(anomaly_score="nap").score_samples(X_test)
+    assert nap.dtype == np.float64 and np.isfinite(nap).all()
+    assert not np.allclose(nap, reconstruction)
+    # the score module differentiates the chosen score
+    module = det.anomaly_score_module()
+    x = torch.as_tensor(X_test[:3], dtype=torch.float64).requires_grad_(True)
+    module(x).sum().backward()
+    assert torch.isfinite(x.grad).all()
+    np.testing.assert_allclose(
+        -module(torch.as_tensor(X_test)).detach().numpy(), nap, rtol=1e-5
+    )
+
+
+def test_nap_beats_the_plain_error_on_fashion_like_images():
+    """A narrowing network on image-like data: NAP ranks anomalies at least as
+    well as the sum of squared errors (the reason it is the 'auto' choice)."""
+    rng = np.random.RandomState(0)
+    templates = rng.uniform(size=(2, 64)) > 0.5
+    normal = templates[0] * rng.uniform(0.6, 1.0, size=(300, 64))
+    normal = (normal + rng.normal(0, 0.05, normal.shape)).clip(0, 1)
+    anomalies = templates[1] * rng.uniform(0.6, 1.0, size=(50, 64))
+    X_test = np.vstack([normal[250:], anomalies.clip(0, 1)])
+    y_test = np.r_[np.zeros(50), np.ones(50)]
+    det = DenoisingAE(hidden_dims=(32, 8), random_state=0, device="cpu")
+    det.fit(normal[:250])
+    assert det._resolved_anomaly_score() == "nap"
+    auc_nap = roc_auc_score(y_test, -det.score_samples(X_test))
+    det.set_params(anomaly_score="reconstruction")
+    auc_rec = roc_auc_score(y_test, -det.score_samples(X_test))
+    assert auc_nap >= auc_rec - 0.01 and auc_nap > 0.95
+
+
+def test_streamed_fit_gives_the_same_nap_statistics(tmp_path, blobs):
+    X_train, X_test = blobs
+    path = tmp_path / "train.npy"
+    np.save(path, X_train.astype(np.float32))
+    params = {**SMALL, "hidden_dims": (4, 2), "random_state": 0}
+    in_memory = DenoisingAE(**params).fit(X_train.astype(np.float32))
+    streamed = DenoisingAE(**params).fit(np.load(path, mmap_mode="r"))
+    for (m1, p1), (m2, p2) in zip(
+        in_memory.pathway_whitening_, streamed.pathway_whitening_, strict=True
+    ):
+        torch.testing.assert_close(m1, m2)
+        torch.testing.assert_close(p1.abs(), p2.abs(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        in_memory.score_samples(X_test), streamed.score_samples(X_test), rtol=1e-5
+    )
+
+
+def test_paper_params_use_the_papers_score():
+    for dataset in ("mnist", "fashion-mnist"):
+        assert DenoisingAE.paper_params(dataset)["anomaly_score"] == "reconstruction"
+
+
+def test_bad_anomaly_score_is_a_clear_error(blobs):
+    with pytest.raises(ValueError, match="anomaly_score"):
+        DenoisingAE(anomaly_score="rapp", **SMALL).fit(blobs[0])
+
+
+@pytest.mark.parametrize(
+    ("n_rows", "budget"),
+    [
+        (50, (8, 86)),  # 600 steps: the minimum
+        (143, (17, 67)),  # a digit of scikit-learn's digits: unchanged
+        (6000, (64, 50)),  # a Fashion-MNIST class: 50 epochs, 4,700 steps
+        (60000, (64, 10)),  # 10 epochs is more than the 5,000-step target
+    ],
+)
+def test_auto_budget_trains_larger_data_longer(n_rows, budget):
+    assert DenoisingAE()._resolve_budget(n_rows) == budget

@@ -20,6 +20,7 @@ def digits_detector(digits_one_class):
         hidden_dims=(32, 8),
         max_epochs=30,
         batch_size=32,
+        anomaly_score="reconstruction",  # the paper's score: smooth, convex-ish
         device="cpu",
         random_state=0,
     ).fit(X_train)

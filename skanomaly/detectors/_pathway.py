@@ -1,0 +1,70 @@
+"""The ``anomaly_score`` choice of the MLP autoencoder detectors (glue only).
+
+The torch side (the pathway differences, their moments and the NAP score) is
+in :mod:`skanomaly.nets.pathway`.
+"""
+
+from __future__ import annotations
+
+import torch
+from sklearn.utils._param_validation import StrOptions
+
+from skanomaly.nets import ReconstructionErrorScore
+from skanomaly.nets.pathway import NAPScore, PathwayMoments, pathway_differences
+
+#: the values of ``anomaly_score``
+PATHWAY_SCORES = ("auto", "nap", "reconstruction")
+
+
+class PathwayScoreMixin:
+    """``anomaly_score`` for detectors whose ``net_.module_`` is an MLP autoencoder.
+
+    A detector mixes it in before :class:`~skanomaly.base.BaseDeepDetector`,
+    adds ``_pathway_constraints`` to its ``_parameter_constraints`` and
+    ``{{pathway_score}}`` to its docstring, and takes an ``anomaly_score``
+    parameter. After the detector's own stages, the mixin fits the pathway
+    statistics in one pass over the training data, whatever the score, so
+    that one fit gives every score; its ``_build_score_module`` gives the
+    score ``anomaly_score`` names.
+    """
+
+    _pathway_constraints = {"anomaly_score": [StrOptions(set(PATHWAY_SCORES))]}
+
+    def _fit_stages(self, ctx) -> None:
+        super()._fit_stages(ctx)
+        self._fit_pathway_whitening(ctx)
+
+    def _fit_pathway_whitening(self, ctx) -> None:
+        """One pass over the training data: the moments of the pathway
+        differences, as ``pathway_whitening_`` (``(mean, projection)`` per
+        layer)."""
+        module = self.net_.module_
+        was_training = module.training
+        module.eval()
+        moments = PathwayMoments()
+        try:
+            with torch.no_grad():
+                for rows, batch in self._batches(ctx.X):
+                    n_valid = rows.stop - rows.start
+                    moments.update(pathway_differences(module, batch[:n_valid]))
+        finally:
+            module.train(was_training)
+        self.pathway_whitening_ = [
+            (mean.cpu(), projection.cpu()) for mean, projection in moments.whitening()
+        ]
+
+    def _resolved_anomaly_score(self) -> str:
+        """``anomaly_score`` with ``"auto"`` resolved for the fitted network:
+        NAP when the first hidden layer is narrower than the input, the
+        reconstruction error otherwise."""
+        if self.anomaly_score != "auto":
+            return self.anomaly_score
+        module = self.net_.module_
+        first_hidden = module.encoder[0].out_features
+        return "nap" if module.in_features > first_hidden else "reconstruction"
+
+    def _build_score_module(self):
+        module = self.net_.module_
+        if self._resolved_anomaly_score() == "reconstruction":
+            return ReconstructionErrorScore(module)
+        return NAPScore(module, self.pathway_whitening_).to(self.net_.device)
