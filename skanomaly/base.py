@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import warnings
 from abc import ABCMeta, abstractmethod
+from contextlib import contextmanager
 from numbers import Integral, Real
 
 import numpy as np
@@ -511,19 +512,11 @@ class BaseDeepDetector(OutlierMixin, BaseEstimator, metaclass=ABCMeta):
                 chunk = np.concatenate([chunk, padding])
             yield slice(start, start + n_valid), torch.as_tensor(chunk, device=device)
 
-    def _map_batches(self, X_net, fn, out_dtype, modules=(), out=None) -> np.ndarray:
-        """Apply ``fn(batch)`` batch by batch, every module in eval mode, no grads.
-
-        ``X_net`` is a net-ready array or a streamed input
-        (:class:`~skanomaly.utils._streaming.StreamedNetInput`), read one batch
-        at a time.
-
-        Every module and criterion registered with ``net_``, and ``modules``,
-        are put in eval mode and restored afterwards. The output array is
-        allocated from the first batch's result, so memory stays bounded by
-        ``batch_size`` plus the output itself; or pass ``out``, an array of
-        the output's shape (a view on a memmap, say) to write into instead.
-        """
+    @contextmanager
+    def _evaluating(self, modules=()):
+        """Every module and criterion registered with ``net_``, and
+        ``modules``, in eval mode, without gradients and with denormals
+        flushed; each submodule's own mode is restored afterwards."""
         roots = [*self._registered_modules(), *modules]
         # every submodule's own mode, restored one by one (train(mode) would
         # flatten a module that mixes modes, and a score module built in
@@ -533,14 +526,31 @@ class BaseDeepDetector(OutlierMixin, BaseEstimator, metaclass=ABCMeta):
             root.eval()
         try:
             with torch.no_grad(), flush_denormal_context():
-                for rows, xb in self._batches(X_net):
-                    result = fn(xb).detach().cpu().numpy()
-                    if out is None:
-                        out = np.empty((X_net.shape[0], *result.shape[1:]), out_dtype)
-                    out[rows] = result[: rows.stop - rows.start]
+                yield
         finally:
             for module, mode in saved:
                 module.training = mode
+
+    def _map_batches(self, X_net, fn, out_dtype, modules=(), out=None) -> np.ndarray:
+        """Apply ``fn(batch)`` batch by batch, every module in eval mode, no grads.
+
+        ``X_net`` is a net-ready array or a streamed input
+        (:class:`~skanomaly.utils._streaming.StreamedNetInput`), read one batch
+        at a time.
+
+        Every module and criterion registered with ``net_``, and ``modules``,
+        are put in eval mode and restored afterwards (:meth:`_evaluating`).
+        The output array is allocated from the first batch's result, so
+        memory stays bounded by ``batch_size`` plus the output itself; or pass
+        ``out``, an array of the output's shape (a view on a memmap, say) to
+        write into instead.
+        """
+        with self._evaluating(modules):
+            for rows, xb in self._batches(X_net):
+                result = fn(xb).detach().cpu().numpy()
+                if out is None:
+                    out = np.empty((X_net.shape[0], *result.shape[1:]), out_dtype)
+                out[rows] = result[: rows.stop - rows.start]
         return out
 
     def _warn_if_input_independent(self, X_net: np.ndarray) -> None:

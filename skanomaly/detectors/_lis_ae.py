@@ -585,18 +585,13 @@ class LISAE(BaseDeepDetector):
         else:
             negatives = pool[:n_rows]
         module = net.module_
-        was_training = module.training
-        module.eval()
-        try:
-            with torch.no_grad():
-                errors = torch.cat(
-                    [
-                        reconstruction_norm(module(chunk), chunk)
-                        for chunk in negatives.split(256)
-                    ]
-                )
-        finally:
-            module.train(was_training)
+        with self._evaluating():
+            errors = torch.cat(
+                [
+                    reconstruction_norm(module(chunk), chunk)
+                    for chunk in negatives.split(256)
+                ]
+            )
         mean_error = float(errors.double().mean())
         if not math.isfinite(mean_error):
             raise ValueError("the negatives' reconstruction error is not finite.")

@@ -6,7 +6,6 @@ in :mod:`skanomaly.nets.pathway`.
 
 from __future__ import annotations
 
-import torch
 from sklearn.utils._param_validation import StrOptions
 
 from skanomaly.nets import ReconstructionErrorScore
@@ -39,16 +38,11 @@ class PathwayScoreMixin:
         differences, as ``pathway_whitening_`` (``(mean, projection)`` per
         layer)."""
         module = self.net_.module_
-        was_training = module.training
-        module.eval()
         moments = PathwayMoments()
-        try:
-            with torch.no_grad():
-                for rows, batch in self._batches(ctx.X):
-                    n_valid = rows.stop - rows.start
-                    moments.update(pathway_differences(module, batch[:n_valid]))
-        finally:
-            module.train(was_training)
+        with self._evaluating():
+            for rows, batch in self._batches(ctx.X):
+                n_valid = rows.stop - rows.start
+                moments.update(pathway_differences(module, batch[:n_valid]))
         self.pathway_whitening_ = [
             (mean.cpu(), projection.cpu()) for mean, projection in moments.whitening()
         ]
