@@ -65,25 +65,13 @@ CONFIGS = {
 @torch.no_grad()
 def pathway(module, X, batch=1024):
     """Per layer ``h_l(x) - h_l(rec(x))`` (input layer first) and the codes."""
-    diffs, codes = None, []
+    diffs, codes = [], []
     for start in range(0, len(X), batch):
         x = torch.as_tensor(X[start : start + batch], dtype=torch.float32)
-        rec = module(x)
-        hx, hr = [x], [rec]
-        a, b = x, rec
-        for layer in module.encoder:
-            a, b = layer(a), layer(b)
-            if not isinstance(layer, torch.nn.Linear):
-                hx.append(a)
-                hr.append(b)
-        codes.append(a.double().numpy())
-        d = [(p - q).double().numpy() for p, q in zip(hx, hr, strict=True)]
-        diffs = (
-            [[v] for v in d]
-            if diffs is None
-            else [o + [v] for o, v in zip(diffs, d, strict=True)]
-        )
-    return [np.concatenate(v) for v in diffs], np.concatenate(codes)
+        diffs.append([d.double().numpy() for d in pathway_differences(module, x)])
+        codes.append(module.encode(x).double().numpy())
+    layers = [np.concatenate(layer) for layer in zip(*diffs, strict=True)]
+    return layers, np.concatenate(codes)
 
 
 class Scores:

@@ -64,7 +64,6 @@ def scores(det, X_train, X_test, y_test):
     The attack is ``auc_under_attack``'s L-inf PGD (10 steps) of radius
     ``ATTACK_EPSILON``: normal samples pushed to look anomalous, anomalies to
     look normal, through the score itself."""
-    default_floor = pathway.RELATIVE_EIGENVALUE_FLOOR
     fitted_whitening = det.pathway_whitening_
     module = det.net_.module_.eval()
     moments = pathway.PathwayMoments()
@@ -84,14 +83,11 @@ def scores(det, X_train, X_test, y_test):
         out["reconstruction"] = both()
         det.set_params(anomaly_score="nap")
         for floor in FLOORS:
-            pathway.RELATIVE_EIGENVALUE_FLOOR = floor
-            det.pathway_whitening_ = moments.whitening(shrinkage=None)
+            det.pathway_whitening_ = moments.whitening(None, relative_floor=floor)
             out[f"nap, floor {floor:g}"] = both()
-        pathway.RELATIVE_EIGENVALUE_FLOOR = default_floor
         det.pathway_whitening_ = moments.whitening("oas")
         out["nap, OAS"] = both()
     finally:
-        pathway.RELATIVE_EIGENVALUE_FLOOR = default_floor
         det.pathway_whitening_ = fitted_whitening
         det.set_params(anomaly_score="auto")
     return out

@@ -134,7 +134,11 @@ class PathwayMoments:
             self.means[index] = self.means[index] + delta * (n / total)
         self.count = total
 
-    def whitening(self, shrinkage: str | None = "oas") -> list[tuple[Tensor, Tensor]]:
+    def whitening(
+        self,
+        shrinkage: str | None = "oas",
+        relative_floor: float = RELATIVE_EIGENVALUE_FLOOR,
+    ) -> list[tuple[Tensor, Tensor]]:
         """``(mean, projection)`` per layer: ``||(d - mean) @ projection||^2``
         is the Mahalanobis distance of a layer's difference ``d``.
 
@@ -145,13 +149,17 @@ class PathwayMoments:
             with the oracle approximating shrinkage (Chen et al., 2010, the
             formula of scikit-learn's ``oas``), every direction kept. None:
             RaPP's own form, the pseudo-inverse keeping the principal
-            directions whose variance exceeds :data:`RELATIVE_EIGENVALUE_FLOOR`
-            times the largest (as RaPP's truncated SVD). The truncated form
+            directions whose variance exceeds ``relative_floor`` times the
+            largest (as RaPP's truncated SVD). The truncated form
             weighs directions of almost no training variance by up to a
             million, so perturbations of 0.02 per pixel overturn it: on
             Fashion-MNIST validation tasks its ROC AUC under such an attack
             fell to 0.27, against 0.78 with OAS at the same clean AUC
             (benchmarks/results/pathway_score_tune.md).
+        relative_floor : float, default=RELATIVE_EIGENVALUE_FLOOR (1e-12)
+            Variance, relative to the largest, below which a direction (or a
+            feature of a layer wider than :data:`MAX_FULL_COVARIANCE_FEATURES`)
+            is dropped.
 
         Returns
         -------
@@ -171,7 +179,7 @@ class PathwayMoments:
             covariance = scatter / self.count
             if covariance.ndim == 1:
                 # as the truncation below: features without variance are dropped
-                floor = covariance.max() * RELATIVE_EIGENVALUE_FLOOR
+                floor = covariance.max() * relative_floor
                 keep = covariance > floor
                 safe = torch.where(keep, covariance, torch.ones_like(covariance))
                 out.append((mean, torch.where(keep, safe.rsqrt(), 0.0)))
@@ -183,7 +191,7 @@ class PathwayMoments:
                 eye = torch.eye(len(values), dtype=values.dtype, device=values.device)
                 out.append((mean, eye))
                 continue
-            keep = values > values[-1] * RELATIVE_EIGENVALUE_FLOOR
+            keep = values > values[-1] * relative_floor
             out.append((mean, vectors[:, keep] * values[keep].rsqrt()))
         return out
 
