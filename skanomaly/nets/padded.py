@@ -63,6 +63,10 @@ class PaddedNet(nn.Module):
         """The wrapped network's code of the padded images."""
         return self.net.encode(self.pad(x))
 
+    def pooled_features(self, x: Tensor) -> Tensor:
+        """The wrapped network's pooled features of the padded images."""
+        return self.net.pooled_features(self.pad(x))
+
     def forward(self, x: Tensor) -> Tensor:
         height, width = x.shape[-2:]
         return self.crop(self.net(self.pad(x)), height, width)

@@ -76,6 +76,8 @@ class UNet(nn.Module):
     torch.Size([2, 1, 28, 28])
     >>> net.encode(torch.rand(2, 1, 28, 28)).shape
     torch.Size([2, 32, 1, 1])
+    >>> net.pooled_features(torch.rand(2, 1, 28, 28)).shape
+    torch.Size([2, 92])
     """
 
     min_size = 16
@@ -129,6 +131,17 @@ class UNet(nn.Module):
         ``decode``.
         """
         return self._encoder(x)[-1]
+
+    def pooled_features(self, x: Tensor) -> Tensor:
+        """Every encoder level's feature map averaged over space, concatenated.
+
+        Returns
+        -------
+        features : Tensor of shape (N, 23 * base_width)
+            The spatial means of the levels of widths b, 2b, 4b, 8b and 8b: a
+            summary of the image at every scale, whatever its size.
+        """
+        return torch.cat([level.mean(dim=(2, 3)) for level in self._encoder(x)], dim=1)
 
     def forward(self, x: Tensor) -> Tensor:
         x1, x2, x3, x4, x5 = self._encoder(x)

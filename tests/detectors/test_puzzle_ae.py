@@ -13,6 +13,7 @@ import pickle
 import numpy as np
 import pytest
 import torch
+from sklearn.covariance import OAS
 from sklearn.metrics import roc_auc_score
 from skorch.callbacks import Callback
 
@@ -100,13 +101,20 @@ def test_bad_parameters_raise(data):
 
 
 # ------------------------------------------------------------------ scoring
+def _paper_score(fitted):
+    """A copy of ``fitted`` that scores with the paper's puzzle errors alone."""
+    return pickle.loads(pickle.dumps(fitted)).set_params(anomaly_score="puzzle")
+
+
 def test_aggregations_of_normalised_permutation_errors(fitted, data):
     X_test = data[1]
     per_perm = fitted.permutation_scores(X_test)
     assert per_perm.shape == (12, 23)
-    np.testing.assert_allclose(-fitted.score_samples(X_test), per_perm.max(axis=1))
+    np.testing.assert_allclose(
+        -_paper_score(fitted).score_samples(X_test), per_perm.max(axis=1)
+    )
     for name, fn in (("mean", np.mean), ("min", np.min)):
-        det = pickle.loads(pickle.dumps(fitted))
+        det = _paper_score(fitted)
         det.aggregation = name
         np.testing.assert_allclose(
             -det.score_samples(X_test), fn(per_perm, axis=1), rtol=1e-12
@@ -154,10 +162,80 @@ def test_scoring_matches_the_plain_unet_one_permutation_at_a_time(
         fitted.permutation_scores(X_test), expected, rtol=1e-5, atol=0
     )
     np.testing.assert_allclose(
-        -fitted.score_samples(X_test), expected.max(axis=1), rtol=1e-5, atol=0
+        -_paper_score(fitted).score_samples(X_test),
+        expected.max(axis=1),
+        rtol=1e-5,
+        atol=0,
     )
     # the fitted U-Net keeps its memory format (the channels-last one is a copy)
     assert all(p.is_contiguous() for p in unet.parameters())
+
+
+def _pooled_features(fitted, X):
+    with torch.no_grad():
+        solver = fitted.net_.module_.eval()
+        return solver.pooled_features(torch.as_tensor(X)).double().numpy()
+
+
+def test_feature_whitening_is_the_oas_covariance_of_the_training_rows(fitted, data):
+    X_train = data[0]
+    trained = np.setdiff1d(np.arange(len(X_train)), fitted.validation_indices_)
+    features = _pooled_features(fitted, X_train[trained])
+    assert features.shape == (34, 23 * 4)
+    mean, projection = fitted.feature_whitening_
+    np.testing.assert_allclose(mean.numpy(), features.mean(axis=0), rtol=1e-5)
+    test = _pooled_features(fitted, data[1])
+    whitened = (test - mean.numpy()) @ projection.numpy()
+    np.testing.assert_allclose(
+        (whitened**2).sum(axis=1),
+        OAS(assume_centered=False).fit(features).mahalanobis(test),
+        rtol=1e-4,
+    )
+
+
+def test_default_score_sums_the_scaled_puzzle_and_feature_terms(fitted, data):
+    X_test = data[1]
+    val = fitted.validation_indices_
+    reference = fitted.reference_errors_ / fitted.permutation_errors_
+    assert reference.shape == (len(val), 23)
+    mean, projection = fitted.feature_whitening_
+
+    def terms(X):
+        whitened = (_pooled_features(fitted, X) - mean.numpy()) @ projection.numpy()
+        puzzle = _paper_score(fitted).permutation_scores(X).max(axis=1)
+        return np.column_stack([puzzle, (whitened**2).sum(axis=1)])
+
+    reference_terms = terms(data[0][val])
+    np.testing.assert_allclose(reference_terms[:, 0], reference.max(axis=1), rtol=1e-5)
+    np.testing.assert_allclose(
+        reference_terms[:, 1], fitted.reference_feature_distances_, rtol=1e-5
+    )
+    centres = np.median(reference_terms, axis=0)
+    spreads = np.median(np.abs(reference_terms - centres), axis=0)
+    expected = (terms(X_test) / spreads).sum(axis=1)
+    # float32 networks, float64 sums
+    np.testing.assert_allclose(
+        -fitted.score_samples(X_test), expected, rtol=1e-5, atol=1e-3
+    )
+    # the module attacks use computes the same score, with gradients
+    module = fitted.anomaly_score_module()
+    x = torch.tensor(X_test, requires_grad=True)
+    out = module(x)
+    out.sum().backward()
+    np.testing.assert_allclose(out.detach().numpy(), expected, rtol=1e-5, atol=1e-3)
+    assert x.grad.abs().sum() > 0
+
+
+def test_paper_configuration_scores_with_the_puzzle_errors_alone():
+    for dataset in ("mnist", "fashion-mnist", "cifar-10", "mvtec-ad"):
+        assert PuzzleAE.paper_params(dataset)["anomaly_score"] == "puzzle"
+
+
+def test_without_held_out_rows_training_rows_scale_the_terms(data):
+    det = PuzzleAE(**SMALL, random_state=0, validation_fraction=0).fit(data[0])
+    assert det.reference_errors_.shape == (40, 23)
+    assert det.reference_feature_distances_.shape == (40,)
+    assert np.all(np.isfinite(det.score_samples(data[1])))
 
 
 def test_normalisation_uses_only_held_out_normals(data):

@@ -15,6 +15,8 @@ from skanomaly.nets import (
     ReconstructionErrorScore,
     UNet,
 )
+from skanomaly.nets.pathway import PathwayMoments
+from skanomaly.nets.scores import FeatureDistanceScore, ScaledSumScore
 
 
 def _seeded(cls, *args, **kwargs):
@@ -77,6 +79,41 @@ def test_puzzle_score_rejects_unknown_aggregation(solver):
         PuzzleErrorScore(
             solver, puzzle_permutations(2, "swaps"), torch.ones(6), "median"
         )
+
+
+def test_feature_distance_is_the_oas_mahalanobis_distance_of_pooled_features(solver):
+    from sklearn.covariance import OAS
+
+    with torch.no_grad():
+        train = solver.pooled_features(_rand(40, 1, 12, 12)).double()
+        test_images = _rand(5, 1, 12, 12, seed=1)
+        test = solver.pooled_features(test_images).double()
+    moments = PathwayMoments()
+    moments.update([train[:25]])
+    moments.update([train[25:]])
+    [(mean, projection)] = moments.whitening()
+    score = FeatureDistanceScore(solver, mean, projection)(test_images)
+    expected = OAS().fit(train.numpy()).mahalanobis(test.numpy())
+    np.testing.assert_allclose(score.detach().numpy(), expected, rtol=1e-6)
+
+
+class _SquaredNorm(nn.Module):
+    def forward(self, x):
+        return x.pow(2).sum(dim=1)
+
+
+def test_scaled_sum_divides_each_score_by_its_scale():
+    x = _rand(4, 3)
+    score = ScaledSumScore([_SquaredNorm(), _SquaredNorm()], [2.0, 4.0])
+    expected = x.pow(2).sum(dim=1).double() * (1 / 2 + 1 / 4)
+    torch.testing.assert_close(score(x), expected)
+
+
+def test_scaled_sum_rejects_bad_scales():
+    with pytest.raises(ValueError, match="one value per score"):
+        ScaledSumScore([_SquaredNorm()], [1.0, 1.0])
+    with pytest.raises(ValueError, match="positive"):
+        ScaledSumScore([_SquaredNorm()], [0.0])
 
 
 def test_input_scaling_is_the_fitted_min_max_in_float64():

@@ -42,6 +42,16 @@ def test_unet_has_the_authors_layout():
     assert widths == [64, 128, 256, 512, 512]
 
 
+def test_pooled_features_are_the_spatial_means_of_every_encoder_level():
+    net = _seeded(UNet, 1, base_width=4)
+    x = _rand(3, 1, 20, 20)
+    features = net.pooled_features(x)
+    assert features.shape == (3, 23 * 4)
+    levels = net._encoder(x)
+    torch.testing.assert_close(features[:, :4], levels[0].mean(dim=(2, 3)))
+    torch.testing.assert_close(features[:, -32:], levels[-1].mean(dim=(2, 3)))
+
+
 def test_unet_output_is_linear():
     net = _seeded(UNet, 1, base_width=4)
     with torch.no_grad():
