@@ -107,12 +107,19 @@ def main(argv=None):
     write(rows, args)
 
 
-def write(rows, args):
-    args.results_dir.mkdir(parents=True, exist_ok=True)
+def write_rows_json(path, rows, seed):
+    """Write ``rows`` with the environment and the seed to ``path``; return the
+    environment."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     env = environment_info()
-    (args.results_dir / "crbnd_tune.json").write_text(
-        json.dumps({"environment": env, "seed": args.seed, "rows": rows}, indent=1)
+    path.write_text(
+        json.dumps({"environment": env, "seed": seed, "rows": rows}, indent=1)
     )
+    return env
+
+
+def write(rows, args):
+    env = write_rows_json(args.results_dir / "crbnd_tune.json", rows, args.seed)
     lines = [
         "# CRBND: validation tasks (Fashion-MNIST training split only)",
         "",

@@ -43,13 +43,12 @@ import torch
 from sklearn.metrics import roc_auc_score
 
 from skanomaly import PuzzleAE
-from skanomaly.benchmarking import environment_info
 from skanomaly.datasets import load_fashion_mnist
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 # the same validation tasks as CRBND's tuning
-from tune_crbnd import validation_task  # noqa: E402
+from tune_crbnd import validation_task, write_rows_json  # noqa: E402
 
 CONFIGS = {
     "defaults": {},
@@ -124,10 +123,7 @@ def main(argv=None):
 
 
 def write(rows, args):
-    env = environment_info()
-    (args.results_dir / "puzzle_ae_tune.json").write_text(
-        json.dumps({"environment": env, "seed": args.seed, "rows": rows}, indent=1)
-    )
+    env = write_rows_json(args.results_dir / "puzzle_ae_tune.json", rows, args.seed)
     lines = [
         "# Puzzle-AE: validation tasks (Fashion-MNIST training split only)",
         "",
