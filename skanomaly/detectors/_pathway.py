@@ -15,6 +15,21 @@ from skanomaly.nets.pathway import NAPScore, PathwayMoments, pathway_differences
 PATHWAY_SCORES = ("auto", "nap", "reconstruction")
 
 
+def fit_whitening(detector, X_net, layers):
+    """One pass over ``X_net``: the whitening of ``layers(batch)``.
+
+    ``layers`` maps a batch to a list of ``(n, n_features_l)`` tensors; their
+    moments are merged batch by batch (:class:`PathwayMoments`, streamed data
+    stays streamed), with every module of ``detector`` in eval mode and no
+    gradients. Returns :meth:`PathwayMoments.whitening`.
+    """
+    moments = PathwayMoments()
+    with detector._evaluating():
+        for rows, batch in detector._batches(X_net):
+            moments.update(layers(batch[: rows.stop - rows.start]))
+    return moments.whitening()
+
+
 class PathwayScoreMixin:
     """``anomaly_score`` for detectors whose ``net_.module_`` is an MLP autoencoder.
 
@@ -38,13 +53,11 @@ class PathwayScoreMixin:
         differences, as ``pathway_whitening_`` (``(mean, projection)`` per
         layer)."""
         module = self.net_.module_
-        moments = PathwayMoments()
-        with self._evaluating():
-            for rows, batch in self._batches(ctx.X):
-                n_valid = rows.stop - rows.start
-                moments.update(pathway_differences(module, batch[:n_valid]))
+        whitening = fit_whitening(
+            self, ctx.X, lambda batch: pathway_differences(module, batch)
+        )
         self.pathway_whitening_ = [
-            (mean.cpu(), projection.cpu()) for mean, projection in moments.whitening()
+            (mean.cpu(), projection.cpu()) for mean, projection in whitening
         ]
 
     def _resolved_anomaly_score(self) -> str:

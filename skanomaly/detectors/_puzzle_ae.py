@@ -17,8 +17,8 @@ from torch.optim.lr_scheduler import ReduceLROnPlateau
 from skanomaly.attacks import fgsm
 from skanomaly.augment import RandomPuzzle, puzzle_permutations
 from skanomaly.base import BaseDeepDetector
+from skanomaly.detectors._pathway import fit_whitening
 from skanomaly.nets import DCGANDiscriminator, PaddedNet, PuzzleErrorScore, UNet
-from skanomaly.nets.pathway import PathwayMoments
 from skanomaly.nets.scores import FeatureDistanceScore, ScaledSumScore
 from skanomaly.training import DetectorNet, settings_from
 from skanomaly.utils._streaming import take_rows
@@ -548,12 +548,9 @@ class PuzzleAE(BaseDeepDetector):
         """One pass over the training images: the mean and whitening of the
         U-Net's pooled encoder features, as ``feature_whitening_``."""
         solver = self.net_.module_
-        moments = PathwayMoments()
-        with self._evaluating():
-            for rows, batch in self._batches(X_train):
-                n_valid = rows.stop - rows.start
-                moments.update([solver.pooled_features(batch[:n_valid])])
-        [(mean, projection)] = moments.whitening()
+        [(mean, projection)] = fit_whitening(
+            self, X_train, lambda batch: [solver.pooled_features(batch)]
+        )
         self.feature_whitening_ = (mean.cpu(), projection.cpu())
 
     # -------------------------------------------------------------- scoring
@@ -574,14 +571,12 @@ class PuzzleAE(BaseDeepDetector):
             return puzzle
         # each term in its spread over the held-out normal images: the median
         # absolute deviation
+        errors = torch.as_tensor(
+            self.reference_errors_, device=puzzle.normalisers.device
+        )
+        reference_puzzle = puzzle.aggregate(errors)
         reference = np.column_stack(
-            [
-                _aggregate(
-                    self.reference_errors_ / self.permutation_errors_,
-                    self.aggregation,
-                ),
-                self.reference_feature_distances_,
-            ]
+            [reference_puzzle.cpu().numpy(), self.reference_feature_distances_]
         )
         spreads = np.median(np.abs(reference - np.median(reference, axis=0)), axis=0)
         spreads = np.where(spreads > 0, spreads, 1.0)
@@ -663,10 +658,3 @@ class PuzzleAE(BaseDeepDetector):
         """
         errors = self._permutation_errors(self._prepare_input(X))
         return errors / self.permutation_errors_
-
-
-def _aggregate(normalised: np.ndarray, aggregation: str) -> np.ndarray:
-    """The ``aggregation`` of ``(n, K)`` normalised errors along axis 1."""
-    return {"max": np.max, "mean": np.mean, "min": np.min}[aggregation](
-        normalised, axis=1
-    )

@@ -120,13 +120,17 @@ class PuzzleErrorScore(nn.Module):
             return x.new_empty(n, len(self.permutations))
         return torch.cat(errors).reshape(len(self.permutations), n).T
 
-    def forward(self, x: Tensor) -> Tensor:
-        normalised = self.permutation_errors(x).double() / self.normalisers
+    def aggregate(self, errors: Tensor) -> Tensor:
+        """The score of ``(n, K)`` unnormalised errors: normalised, aggregated."""
+        normalised = errors.double() / self.normalisers
         if self.aggregation == "max":
             return normalised.max(dim=1).values
         if self.aggregation == "min":
             return normalised.min(dim=1).values
         return normalised.mean(dim=1)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.aggregate(self.permutation_errors(x))
 
 
 class FeatureDistanceScore(nn.Module):
