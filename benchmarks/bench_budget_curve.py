@@ -31,13 +31,14 @@ import torch
 from sklearn.metrics import roc_auc_score
 from skorch.callbacks import Callback
 
-from skanomaly import ARAE, DenoisingAE
+from skanomaly import ARAE, DenoisingAE, PuzzleAE
 from skanomaly.benchmarking import environment_info
 from skanomaly.datasets import load_fashion_mnist
 from skanomaly.nets.pathway import NAPScore, PathwayMoments, pathway_differences
 
 HERE = Path(__file__).resolve().parent
 DETECTORS = {"denoising-ae": DenoisingAE, "arae": ARAE}
+IMAGE_SHAPE = (1, 28, 28)
 #: enough epochs that the clock, not the epoch count, ends every run
 MANY_EPOCHS = 100_000
 
@@ -66,12 +67,23 @@ def auc_on_test(module, score, X_train, X_test, y_test, batch=1024):
     return roc_auc_score(y_test, scores)
 
 
-class Clock(Callback):
-    """Scores the network at each mark of training time; stops after the last."""
+class MarksReached(Exception):
+    """Raised by a :class:`Clock` after its last mark to end ``fit`` at once."""
 
-    def __init__(self, marks_s, evaluate):
+
+class Clock(Callback):
+    """Scores the network at each mark of training time; stops after the last.
+
+    ``stop`` is raised after the last mark: ``KeyboardInterrupt`` ends the
+    training loop and lets ``fit`` finish (skorch catches it);
+    :class:`MarksReached` skips what ``fit`` does after training (for
+    PuzzleAE, minutes of scoring the training images for ``offset_``).
+    """
+
+    def __init__(self, marks_s, evaluate, stop=KeyboardInterrupt):
         self.marks_s = sorted(marks_s)
         self.evaluate = evaluate
+        self.stop = stop
 
     def on_train_begin(self, net, **kwargs):
         self.elapsed = 0.0
@@ -93,14 +105,110 @@ class Clock(Callback):
                 }
             )
             if not self.pending:
-                raise KeyboardInterrupt  # skorch ends the fit cleanly
+                raise self.stop
         self.started = time.perf_counter()
+
+
+class ClockedPuzzleAE(PuzzleAE):
+    """PuzzleAE that keeps its training context, so that the network at a mark
+    can be given its score statistics and score the test set."""
+
+    def _train_stage(self, ctx, stage, X, y=None, **kwargs):
+        self.clock_context_ = (ctx, X)
+        return super()._train_stage(ctx, stage, X, y, **kwargs)
+
+
+def puzzle_auc_on_test(det, X_test, y_test):
+    """ROC AUC of PuzzleAE's default score on the test set, for the network as
+    trained so far: the score statistics (feature whitening, held-out errors)
+    are fitted as at the end of ``fit``, then the test images scored."""
+    ctx, X_train = det.clock_context_
+    det._fit_score_statistics(ctx, X_train)
+    rows = det._validated_rows(X_test, name="X", reset=False)
+    scores = det._anomaly_scores(det._to_net_input(det.scaler_.transform(rows)))
+    return roc_auc_score(y_test, scores)
+
+
+def run_puzzle(k, marks_s, seed, X_train, X_test, y_test):
+    """PuzzleAE's defaults, scored at each mark with their default score."""
+    clock = Clock(
+        marks_s,
+        lambda module: puzzle_auc_on_test(det, X_test, y_test),
+        stop=MarksReached,
+    )
+    det = ClockedPuzzleAE(
+        max_epochs=MANY_EPOCHS,
+        callbacks=[("clock", clock)],
+        input_shape=IMAGE_SHAPE,
+        random_state=seed,
+        device="cpu",
+    )
+    try:
+        det.fit(X_train)
+    except MarksReached:
+        pass
+    return clock.points
+
+
+class BatchTimer(Callback):
+    """Seconds of each training batch; ends the fit after ``n_batches``."""
+
+    def __init__(self, n_batches):
+        self.n_batches = n_batches
+
+    def on_train_begin(self, net, **kwargs):
+        self.seconds = []
+
+    def on_batch_begin(self, net, training=False, **kwargs):
+        self.started = time.perf_counter()
+
+    def on_batch_end(self, net, training=False, **kwargs):
+        if training:
+            self.seconds.append(time.perf_counter() - self.started)
+            if len(self.seconds) >= self.n_batches:
+                raise KeyboardInterrupt  # skorch ends the fit cleanly
+
+
+def puzzle_paper_throughput(k, marks_s, seed, X_train, X_test, n_batches=12):
+    """PuzzleAE's paper configuration is too slow to score at the marks on
+    this machine; measure its cost instead: seconds per training batch (the
+    median of ``n_batches`` after the first), the epochs that fit in each
+    mark, and seconds per scored test image (64 images, the paper score)."""
+    params = PuzzleAE.paper_params("fashion-mnist")
+    timer = BatchTimer(n_batches + 1)
+    det = PuzzleAE(
+        **{**params, "max_epochs": 1},
+        callbacks=[("timer", timer)],
+        input_shape=IMAGE_SHAPE,
+        random_state=seed,
+        device="cpu",
+    )
+    # enough rows for the batches; the held-out 15 % are scored after training
+    n_rows = int(np.ceil((n_batches + 2) * params["batch_size"] / 0.85))
+    det.fit(X_train[:n_rows])
+    per_batch = float(np.median(timer.seconds[1:]))
+    per_epoch = per_batch * np.ceil(0.85 * len(X_train) / params["batch_size"])
+    started = time.perf_counter()
+    det.score_samples(X_test[:64])
+    per_image = (time.perf_counter() - started) / 64
+    return {
+        "s_per_batch": round(per_batch, 3),
+        "s_per_epoch": round(per_epoch, 1),
+        "epochs_at_marks": [round(m / per_epoch, 3) for m in marks_s],
+        "paper_epochs": params["max_epochs"],
+        "s_per_test_image": round(per_image, 3),
+        "s_to_score_test_set": round(per_image * len(X_test)),
+    }
 
 
 def run_one(name, config, k, marks_s, seed, data):
     X_train_all, y_train_all, X_test, y_test_labels = data
     X_train = X_train_all[y_train_all == k]
     y_test = (y_test_labels != k).astype(int)
+    if name == "puzzle-ae":
+        if config == "paper":
+            return puzzle_paper_throughput(k, marks_s, seed, X_train, X_test)
+        return run_puzzle(k, marks_s, seed, X_train, X_test, y_test)
     cls = DETECTORS[name]
     params = {} if config == "fast" else cls.paper_params("fashion-mnist")
     params = {**params, "max_epochs": MANY_EPOCHS}
@@ -117,7 +225,9 @@ def run_one(name, config, k, marks_s, seed, data):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--detectors", nargs="+", default=["arae", "denoising-ae"])
+    parser.add_argument(
+        "--detectors", nargs="+", default=["arae", "denoising-ae", "puzzle-ae"]
+    )
     parser.add_argument("--configs", nargs="+", default=["fast", "paper"])
     parser.add_argument("--classes", type=int, nargs="+", default=[0, 6, 8])
     parser.add_argument("--minutes", type=float, nargs="+", default=[1, 2, 6])
@@ -143,8 +253,12 @@ def main(argv=None):
             for k in args.classes:
                 if (name, config, k) in done:
                     continue
-                points = run_one(name, config, k, marks_s, args.seed, data)
-                row = {"detector": name, "config": config, "class": k, "points": points}
+                result = run_one(name, config, k, marks_s, args.seed, data)
+                row = {"detector": name, "config": config, "class": k}
+                if isinstance(result, dict):  # a cost measurement, not a curve
+                    row["cost"] = result
+                else:
+                    row["points"] = result
                 done[(name, config, k)] = row
                 with checkpoint.open("a") as f:
                     f.write(json.dumps(row) + "\n")
@@ -174,7 +288,9 @@ def write(rows, args, out):
         f"| detector | config | class | {header} |",
         "|---|---|---:|" + "---|" * len(args.minutes),
     ]
-    for row in sorted(rows, key=lambda r: (r["detector"], r["config"], r["class"])):
+    curves = [r for r in rows if "points" in r]
+    costs = [r for r in rows if "cost" in r]
+    for row in sorted(curves, key=lambda r: (r["detector"], r["config"], r["class"])):
         cells = [
             f"{p['auc']:.4f} ({p['fit_s']:.0f} s, {p['epochs']} ep)"
             for p in row["points"]
@@ -185,9 +301,11 @@ def write(rows, args, out):
             + " |"
         )
     means = []
-    for name in dict.fromkeys(r["detector"] for r in rows):
-        for config in dict.fromkeys(r["config"] for r in rows):
-            group = [r for r in rows if r["detector"] == name and r["config"] == config]
+    for name in dict.fromkeys(r["detector"] for r in curves):
+        for config in dict.fromkeys(r["config"] for r in curves):
+            group = [
+                r for r in curves if r["detector"] == name and r["config"] == config
+            ]
             if group and all(len(r["points"]) == len(args.minutes) for r in group):
                 mean = np.mean([[p["auc"] for p in r["points"]] for r in group], axis=0)
                 means.append(
@@ -196,6 +314,28 @@ def write(rows, args, out):
                     + " |"
                 )
     lines += means
+    if costs:
+        lines += [
+            "",
+            "Configurations too slow to score at the marks on this machine: "
+            "their measured cost (seconds per training batch, the median of "
+            "12; the epochs that fit in each mark; seconds to score the "
+            "10,000 test images, from 64 of them).",
+            "",
+            f"| detector | config | class | s per batch | s per epoch | "
+            f"epochs in {header.replace(' | ', ' / ')} | paper epochs | "
+            "s to score the test set |",
+            "|---|---|---:|---:|---:|---|---:|---:|",
+        ]
+        for row in costs:
+            cost = row["cost"]
+            epochs = " / ".join(f"{e:.2f}" for e in cost["epochs_at_marks"])
+            lines.append(
+                f"| {row['detector']} | {row['config']} | {row['class']} | "
+                f"{cost['s_per_batch']:.2f} | {cost['s_per_epoch']:.0f} | "
+                f"{epochs} | {cost['paper_epochs']} | "
+                f"{cost['s_to_score_test_set']} |"
+            )
     out.with_suffix(".md").write_text("\n".join(lines) + "\n")
 
 

@@ -83,9 +83,14 @@ class TestAUCAfterEpoch(Callback):
         if epoch <= net.max_epochs - self.last:
             return
         det = self.detector
-        held_out = det._prepare_input(self.X_train[det.validation_indices_])
-        det._calibrate(held_out)
-        per_perm = det.permutation_scores(self.X_test)
+        # the held-out errors and normalisers of the network as trained so far
+        # (fit sets them after training; the fit is not finished yet)
+        rows = self.X_train[det.validation_indices_]
+        held_out = det._to_net_input(det.scaler_.transform(rows))
+        det.reference_errors_ = det._permutation_errors(held_out)
+        det.permutation_errors_ = det._mean_permutation_errors()
+        X_test = det._to_net_input(det.scaler_.transform(self.X_test))
+        per_perm = det._permutation_errors(X_test) / det.permutation_errors_
         self.records.append(
             {
                 "epoch": epoch,

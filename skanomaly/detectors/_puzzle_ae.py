@@ -522,12 +522,20 @@ class PuzzleAE(BaseDeepDetector):
         # views on the rows when the data is streamed (take_rows reads nothing)
         X_train = take_rows(ctx.X, train_idx)
         self._train_stage(ctx, "train", X_train)
+        self._fit_score_statistics(ctx, X_train)
+
+    def _fit_score_statistics(self, ctx, X_train) -> None:
+        """What scoring reads of the trained U-Net: the feature whitening from
+        ``X_train`` and the errors and feature distances of the held-out rows
+        (``validation_indices_`` of ``ctx.X``; without any, up to 1,024 seeded
+        training rows)."""
         self._fit_feature_whitening(X_train)
+        val_idx = self.validation_indices_
         if len(val_idx):
             reference = take_rows(ctx.X, val_idx)
         else:
-            n_reference = min(len(train_idx), _MAX_REFERENCE_ROWS)
-            rows = np.random.RandomState(ctx.seed).permutation(len(train_idx))
+            n_reference = min(len(X_train), _MAX_REFERENCE_ROWS)
+            rows = np.random.RandomState(ctx.seed).permutation(len(X_train))
             reference = take_rows(X_train, np.sort(rows[:n_reference]))
         self.reference_errors_ = self._permutation_errors(reference)
         self.permutation_errors_ = self._mean_permutation_errors()
