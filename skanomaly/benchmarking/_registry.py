@@ -107,7 +107,7 @@ def _skanomaly(detector_class, budget, seed, **params):
 
 
 def _denoising_ae(budget, seed):
-    """skanomaly DenoisingAE (the ARAE paper's sigmoid MLP, U(0, 0.1) noise)."""
+    """skanomaly DenoisingAE (MLP 512-256-128, U(0, 0.1) noise; paper: all sigmoid)."""
     from skanomaly import DenoisingAE
 
     return _skanomaly(DenoisingAE, budget, seed)
@@ -123,7 +123,7 @@ def _arae(budget, seed, **params):
 
 
 def _arae_latent(budget, seed):
-    """skanomaly ARAE (sigmoid MLP, latent-space L-inf attack; paper: 40-step PGD)."""
+    """skanomaly ARAE (MLP 512-256-128, latent-space L-inf attack; paper: 40-step PGD)."""
     return _arae(budget, seed)
 
 
