@@ -28,6 +28,7 @@ from skanomaly.training._accelerate import (
     detach_accelerator,
 )
 from skanomaly.utils._docstring import fill_shared_docs
+from skanomaly.utils._negatives import unwrap_negatives
 from skanomaly.utils._streaming import (
     StreamedNetInput,
     StreamedRows,
@@ -460,6 +461,9 @@ class BaseDeepDetector(OutlierMixin, BaseEstimator, metaclass=ABCMeta):
             X_net = None
         arrays = {}
         for name, value in fit_params.items():
+            # a Negatives wrapper carries an array past scikit-learn's slicing
+            # of fit parameters; the array inside is validated like any other
+            value = unwrap_negatives(value)
             if value is None:
                 continue
             rows = self._validated_rows(value, name=name, reset=False)

@@ -73,6 +73,19 @@ def test_extra_array_is_scaled_with_the_scaler_of_X(raw_rows):
     assert seen.max() > 1  # scaled with X's range, not its own, and not clipped
 
 
+def test_extra_array_in_a_negatives_wrapper_is_unwrapped_by_the_base(raw_rows):
+    """Any declared fit array may come wrapped (so that cross-validation
+    passes it whole); the method sees the array, validated and scaled."""
+    from skanomaly import Negatives
+
+    X, X_negative = raw_rows
+    det = NegativesAE(**SMALL, random_state=0).fit(X, X_negative=Negatives(X_negative))
+    expected = det.scaler_.transform(X_negative.astype(np.float32))
+    np.testing.assert_array_equal(det.arrays_seen_["X_negative"], expected)
+    with pytest.raises(ValueError, match=r"X_negative: .*7 features"):
+        NegativesAE(**SMALL).fit(X, X_negative=Negatives(np.ones((5, 7))))
+
+
 @pytest.mark.parametrize("layout", ["images", "flat", "three_d"])
 def test_extra_array_is_shaped_as_images_for_an_image_method(layout):
     rng = np.random.RandomState(2)

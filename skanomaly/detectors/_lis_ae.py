@@ -19,7 +19,6 @@ from skanomaly.augment import RandomNegatives
 from skanomaly.base import BaseDeepDetector, epochs_for_steps
 from skanomaly.nets import ConvLISAutoencoder, MLPLISAutoencoder
 from skanomaly.training import DetectorNet, settings_from
-from skanomaly.utils._negatives import unwrap_negatives
 
 #: the names of the two phases in ``history_`` (the paper's names)
 FEATURE_EXTRACTION = "feature_extraction"
@@ -498,14 +497,6 @@ class LISAE(BaseDeepDetector):
         self.input_shape = input_shape
 
     # ------------------------------------------------------------------ fit
-    def _prepare_fit_input(self, X, fit_params):
-        # a Negatives wrapper carries X_negative past scikit-learn's slicing;
-        # the array inside is validated and scaled like any fit array
-        unwrapped = {
-            name: unwrap_negatives(value) for name, value in fit_params.items()
-        }
-        return super()._prepare_fit_input(X, unwrapped)
-
     def _resolve_architecture(self, input_shape) -> str:
         is_image = (
             len(input_shape) == 3

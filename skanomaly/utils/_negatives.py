@@ -15,8 +15,9 @@ class Negatives:
     rows (and paired with them), silently. scikit-learn passes objects that
     are not array-like through untouched, so this wrapper has no ``len``,
     ``shape`` or ``__array__``: ``fit(X, X_negative=Negatives(X_neg))`` gives
-    every fold, and the final refit, all of ``X_neg``. :class:`~skanomaly.LISAE`
-    unwraps it and then validates and scales the array like ``X``.
+    every fold, and the final refit, all of ``X_neg``. Every detector unwraps
+    it, for any extra fit array it declares (:class:`~skanomaly.LISAE`'s
+    ``X_negative``), and then validates and scales the array like ``X``.
 
     Parameters
     ----------
