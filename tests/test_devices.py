@@ -15,7 +15,11 @@ import torch
 from skanomaly import DenoisingAE
 from skanomaly.training import DetectorNet
 from skanomaly.utils import all_estimators
-from skanomaly.utils._testing import make_detector_data, make_test_instance
+from skanomaly.utils._testing import (
+    make_detector_data,
+    make_test_instance,
+    training_scores,
+)
 
 DETECTORS = [cls for _, cls in all_estimators()]
 needs_cuda = pytest.mark.skipif(
@@ -30,22 +34,6 @@ def _fit_scores(cls, **params):
         warnings.simplefilter("ignore")  # amp on CPU, the tiny fits' plateau
         detector.fit(data.X_train, **data.fit_params)
     return detector, detector.score_samples(data.X_test)
-
-
-def _network_scores(detector, scores):
-    """``scores``, or for PuzzleAE's default score its puzzle errors alone.
-
-    Its feature term, a Mahalanobis distance, reaches 1e7 on the anomalies of
-    these near-constant test images and so magnifies any difference between
-    two trainings' weights (26 % between bfloat16 and float32 training, where
-    the puzzle errors agree); two trainings are compared on the networks'
-    own outputs.
-    """
-    if getattr(detector, "anomaly_score", None) != "puzzle+features":
-        return scores
-    puzzle_only = pickle.loads(pickle.dumps(detector))
-    puzzle_only.set_params(anomaly_score="puzzle")
-    return puzzle_only.score_samples(make_detector_data(detector).X_test)
 
 
 @pytest.mark.parametrize("value", ["yes", 1, None])
@@ -83,8 +71,9 @@ def test_autocast_path_runs_on_cpu(cls, monkeypatch):
     detector, mixed = _fit_scores(cls, device="cpu", amp=True)
     assert detector.net_.amp_active
     assert mixed.dtype == np.float64 and np.isfinite(mixed).all()
-    plain = _network_scores(plain_detector, plain)
-    mixed = _network_scores(detector, mixed)
+    X_test = make_detector_data(detector).X_test
+    plain = training_scores(plain_detector, X_test)
+    mixed = training_scores(detector, X_test)
     assert np.abs(mixed - plain).max() <= 0.05 * (np.abs(plain).max() + 1)
 
 
@@ -104,8 +93,9 @@ def test_amp_on_cuda_close_to_float32(cls):
     detector, mixed = _fit_scores(cls, device="cuda", amp=True)
     assert detector.net_.amp_active
     assert mixed.dtype == np.float64 and np.isfinite(mixed).all()
-    plain = _network_scores(plain_detector, plain)
-    mixed = _network_scores(detector, mixed)
+    X_test = make_detector_data(detector).X_test
+    plain = training_scores(plain_detector, X_test)
+    mixed = training_scores(detector, X_test)
     assert np.abs(mixed - plain).max() <= 0.05 * (np.abs(plain).max() + 1)
 
 

@@ -8,6 +8,7 @@ the contract test every detector runs, ``tests/test_contract.py``).
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -215,3 +216,30 @@ def make_detector_data(
         for name in FIT_ARRAYS.get(cls.__name__, ())
     }
     return DetectorTestData(X_train, X_test, y_test, fit_params)
+
+
+def training_scores(detector, X) -> np.ndarray:
+    """``score_samples(X)`` for comparing two trainings of ``detector``.
+
+    For PuzzleAE's default score, its puzzle errors alone: its feature term,
+    a Mahalanobis distance, reaches 1e7 on the anomalies of
+    :func:`make_detector_data`'s near-constant images and so magnifies any
+    difference between two trainings' weights (26 % between bfloat16 and
+    float32 training, where the puzzle errors agree). Two trainings (devices,
+    precisions) are compared on the networks' own outputs; the detector is not
+    modified.
+
+    Examples
+    --------
+    >>> from skanomaly import DenoisingAE
+    >>> from skanomaly.utils._testing import make_detector_data, training_scores
+    >>> data = make_detector_data(DenoisingAE)
+    >>> det = DenoisingAE(max_epochs=1, random_state=0).fit(data.X_train)
+    >>> bool((training_scores(det, data.X_test) == det.score_samples(data.X_test)).all())
+    True
+    """
+    if getattr(detector, "anomaly_score", None) != "puzzle+features":
+        return detector.score_samples(X)
+    puzzle_only = copy.deepcopy(detector)
+    puzzle_only.set_params(anomaly_score="puzzle")
+    return puzzle_only.score_samples(X)
