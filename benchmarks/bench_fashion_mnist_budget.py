@@ -58,9 +58,10 @@ def main(argv=None):
         random_state=args.seed,
         checkpoint=out.with_suffix(".jsonl"),
     )
+    threads = f" --threads {args.threads}" if args.threads else ""
     result.metadata["command"] = (
-        "python benchmarks/bench_fashion_mnist_budget.py "
-        f"--epochs {args.epochs} --threads {args.threads}"
+        f"python benchmarks/bench_fashion_mnist_budget.py --epochs {args.epochs}"
+        + threads
     )
     budget_line = (
         f"denoising-ae and arae: max_epochs={args.epochs} (the same budget; the "

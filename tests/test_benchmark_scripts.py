@@ -50,3 +50,29 @@ def test_budget_curve_scores_puzzle_ae_at_each_mark():
     points = curve.run_puzzle(0, [0.0], 0, X_train, X_test, y_test)
     assert [p["epochs"] for p in points] == [1]
     assert 0.0 <= points[0]["auc"] <= 1.0
+
+
+def test_puzzle_ae_stability_record_scores_the_last_epochs():
+    """bench_puzzle_ae_fashion_mnist.py's per-epoch record of the test AUC
+    (reporting only) reads a PuzzleAE in the middle of its fit."""
+    from skanomaly import PuzzleAE
+
+    script = load_script(BENCHMARKS / "bench_puzzle_ae_fashion_mnist.py")
+    rng = np.random.RandomState(0)
+    X_train = rng.rand(24, 64).astype(np.float32) * 0.2
+    X_test = np.vstack([rng.rand(6, 64) * 0.2, rng.rand(6, 64)]).astype(np.float32)
+    y_test = np.r_[np.zeros(6), np.ones(6)].astype(int)
+    det = PuzzleAE(
+        base_width=2,
+        discriminator_width=2,
+        max_epochs=3,
+        batch_size=8,
+        input_shape=(1, 8, 8),
+        random_state=0,
+        device="cpu",
+    )
+    record = script.TestAUCAfterEpoch(det, X_train, X_test, y_test, last=2)
+    det.set_params(callbacks=[("test_auc_reporting_only", record)])
+    det.fit(X_train)
+    assert [r["epoch"] for r in record.records] == [2, 3]
+    assert all(0.0 <= r["max"] <= 1.0 for r in record.records)
