@@ -76,3 +76,24 @@ def test_puzzle_ae_stability_record_scores_the_last_epochs():
     det.fit(X_train)
     assert [r["epoch"] for r in record.records] == [2, 3]
     assert all(0.0 <= r["max"] <= 1.0 for r in record.records)
+
+
+def test_batch_clock_scores_inside_the_first_epoch():
+    """The clock for long epochs (PuzzleAE's paper configuration) checks its
+    marks after every training batch and ends the fit after the last."""
+    from skanomaly import DenoisingAE
+
+    curve = load_script(BENCHMARKS / "bench_budget_curve.py")
+    seen = []
+    clock = curve.BatchClock(
+        [0.0], lambda module: seen.append(module) or 0.5, stop=curve.MarksReached
+    )
+    det = DenoisingAE(hidden_dims=(4, 2), max_epochs=5, batch_size=8, random_state=0)
+    det._callbacks = lambda ctx: [("clock", clock)]
+    with pytest.raises(curve.MarksReached):
+        det.fit(np.random.RandomState(0).rand(40, 6))
+    assert clock.batches == 1 and clock.batches_per_epoch == 5
+    assert clock.points == [
+        {"fit_s": clock.points[0]["fit_s"], "epochs": 0.2, "auc": 0.5}
+    ]
+    assert len(seen) == 1
