@@ -211,6 +211,18 @@ def _oas(covariance: Tensor, n_samples: int) -> Tensor:
     return shrunk
 
 
+def whitened_distance(features: Tensor, mean: Tensor, projection: Tensor) -> Tensor:
+    """``||(features - mean) @ projection||^2`` per row, in float64.
+
+    ``(mean, projection)`` is one entry of :meth:`PathwayMoments.whitening`;
+    a 1-D ``projection`` holds per-feature inverse deviations (a diagonal
+    whitening) and multiplies instead.
+    """
+    centred = features.double() - mean
+    whitened = centred * projection if projection.ndim == 1 else centred @ projection
+    return whitened.pow(2).sum(dim=1)
+
+
 class NAPScore(nn.Module):
     """RaPP's NAP score: whitened reconstruction differences along the pathway.
 
@@ -253,11 +265,10 @@ class NAPScore(nn.Module):
         differences = pathway_differences(self.autoencoder, x)
         total = None
         for index, d in enumerate(differences):
-            centred = d.double() - getattr(self, f"mean_{index}")
-            projection = getattr(self, f"projection_{index}")
-            whitened = (
-                centred * projection if projection.ndim == 1 else centred @ projection
+            term = whitened_distance(
+                d,
+                getattr(self, f"mean_{index}"),
+                getattr(self, f"projection_{index}"),
             )
-            term = whitened.pow(2).sum(dim=1)
             total = term if total is None else total + term
         return total

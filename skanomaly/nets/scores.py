@@ -9,6 +9,7 @@ from torch import Tensor, nn
 
 from skanomaly.augment.functional import permute_tiles
 from skanomaly.losses import squared_error_sum
+from skanomaly.nets.pathway import whitened_distance
 
 
 class ReconstructionErrorScore(nn.Module):
@@ -172,12 +173,8 @@ class FeatureDistanceScore(nn.Module):
         self.register_buffer("projection", torch.as_tensor(projection).double())
 
     def forward(self, x: Tensor) -> Tensor:
-        centred = self.network.pooled_features(x).double() - self.mean
-        projection = self.projection
-        whitened = (
-            centred * projection if projection.ndim == 1 else centred @ projection
-        )
-        return whitened.pow(2).sum(dim=1)
+        features = self.network.pooled_features(x)
+        return whitened_distance(features, self.mean, self.projection)
 
 
 class ScaledSumScore(nn.Module):
