@@ -166,7 +166,7 @@ def puzzle_auc_on_test(det, X_test, y_test):
     return roc_auc_score(y_test, scores)
 
 
-def run_puzzle(k, marks_s, seed, X_train, X_test, y_test, paper=False):
+def run_puzzle(marks_s, seed, X_train, X_test, y_test, paper=False):
     """PuzzleAE's defaults (marks checked at epoch ends) or its paper
     configuration (checked after every batch: its first epoch outlasts the
     first marks), scored at each mark with the configuration's score."""
@@ -209,7 +209,7 @@ class BatchTimer(Callback):
                 raise KeyboardInterrupt  # skorch ends the fit cleanly
 
 
-def puzzle_paper_throughput(k, marks_s, seed, X_train, X_test, n_batches=12):
+def puzzle_paper_throughput(marks_s, seed, X_train, X_test, n_batches=12):
     """The cost of PuzzleAE's paper configuration (``--configs paper-cost``),
     whose curve takes hours to score on a CPU: seconds per training batch (the
     median of ``n_batches`` after the first), the epochs that fit in each
@@ -247,9 +247,9 @@ def run_one(name, config, k, marks_s, seed, data):
     y_test = (y_test_labels != k).astype(int)
     if name == "puzzle-ae":
         if config == "paper-cost":
-            return puzzle_paper_throughput(k, marks_s, seed, X_train, X_test)
+            return puzzle_paper_throughput(marks_s, seed, X_train, X_test)
         paper = config == "paper"
-        return run_puzzle(k, marks_s, seed, X_train, X_test, y_test, paper=paper)
+        return run_puzzle(marks_s, seed, X_train, X_test, y_test, paper=paper)
     cls = DETECTORS[name]
     params = {} if config == "fast" else cls.paper_params("fashion-mnist")
     params = {**params, "max_epochs": MANY_EPOCHS}

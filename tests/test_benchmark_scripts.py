@@ -47,7 +47,7 @@ def test_budget_curve_scores_puzzle_ae_at_each_mark():
     X_test = np.vstack([rng.rand(8, 784) * 0.2, rng.rand(8, 784)]).astype(np.float32)
     y_test = np.r_[np.zeros(8), np.ones(8)].astype(int)
     # every mark is passed after the first epoch: one point, then the fit ends
-    points = curve.run_puzzle(0, [0.0], 0, X_train, X_test, y_test)
+    points = curve.run_puzzle([0.0], 0, X_train, X_test, y_test)
     assert [p["epochs"] for p in points] == [1]
     assert 0.0 <= points[0]["auc"] <= 1.0
 
