@@ -16,9 +16,10 @@ that one fit (they differ at scoring only):
   features (the spatial mean of every level) to the training images'
   (OAS-shrunk covariance);
 - ``puzzle+features``: the sum of ``puzzle max`` and ``features``, each
-  centred on its median and divided by its median absolute deviation over
-  the held-out normal images (``anomaly_score="puzzle+features"``, the
-  default).
+  divided by its median absolute deviation over the held-out normal images
+  (``anomaly_score="puzzle+features"``, the default; the committed rows were
+  computed when each term was also centred on its median, a constant shift
+  that leaves every AUC as it is).
 
 Rows are appended to ``results/puzzle_ae_tune.jsonl`` as each fit ends, and a
 rerun skips the (configuration, class) pairs already there.
