@@ -47,7 +47,7 @@ def test_budget_curve_scores_puzzle_ae_at_each_mark():
     X_test = np.vstack([rng.rand(8, 784) * 0.2, rng.rand(8, 784)]).astype(np.float32)
     y_test = np.r_[np.zeros(8), np.ones(8)].astype(int)
     # every mark is passed after the first epoch: one point, then the fit ends
-    points = curve.run_puzzle([0.0], 0, X_train, X_test, y_test)
+    points = curve.run_puzzle([0.0], 0, X_train, X_test, y_test, score_threads=1)
     assert [p["epochs"] for p in points] == [1]
     assert 0.0 <= points[0]["auc"] <= 1.0
 
@@ -97,3 +97,39 @@ def test_batch_clock_scores_inside_the_first_epoch():
         {"fit_s": clock.points[0]["fit_s"], "epochs": 0.2, "auc": 0.5}
     ]
     assert len(seen) == 1
+
+
+def test_budget_curve_test_subset_keeps_every_normal_image():
+    """``--anomalies-per-class``: all normal images, the same number of each
+    anomaly class, a seeded draw, and a clear error when a class is too small."""
+    curve = load_script(BENCHMARKS / "bench_budget_curve.py")
+    labels = np.repeat(np.arange(4), 10)
+    rows = curve.stratified_test_rows(labels, 2, 3, seed=0)
+    assert np.array_equal(np.bincount(labels[rows]), [3, 3, 10, 3])
+    assert np.all(np.diff(rows) > 0)
+    assert np.array_equal(rows, curve.stratified_test_rows(labels, 2, 3, seed=0))
+    assert not np.array_equal(rows, curve.stratified_test_rows(labels, 2, 3, seed=1))
+    with pytest.raises(ValueError, match="exceeds the 10 test images of class 0"):
+        curve.stratified_test_rows(labels, 2, 11, seed=0)
+
+
+def test_budget_curve_subsample_standard_error():
+    """No error when every anomaly is drawn; it shrinks as more are drawn."""
+    curve = load_script(BENCHMARKS / "bench_budget_curve.py")
+    se = curve.subsample_standard_error
+    assert se(0.8, 9000, 9000) == 0.0
+    assert se(0.8, 4000, 9000) < se(0.8, 1000, 9000) < se(0.8, 100, 9000)
+    # Hanley and McNeil: Q2 - A^2 with Q2 = 2 A^2 / (1 + A)
+    assert se(0.5, 100, 10**9) == pytest.approx(np.sqrt((0.5 / 1.5 - 0.25) / 100))
+
+
+def test_budget_curve_scoring_threads_are_restored():
+    import torch
+
+    curve = load_script(BENCHMARKS / "bench_budget_curve.py")
+    before = torch.get_num_threads()
+    with curve.torch_threads(1):
+        assert torch.get_num_threads() == 1
+    with curve.torch_threads(None):
+        assert torch.get_num_threads() == before
+    assert torch.get_num_threads() == before
