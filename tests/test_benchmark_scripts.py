@@ -133,3 +133,33 @@ def test_budget_curve_scoring_threads_are_restored():
     with curve.torch_threads(None):
         assert torch.get_num_threads() == before
     assert torch.get_num_threads() == before
+
+
+def test_paper_cost_times_every_stage_and_counts_its_steps():
+    """bench_paper_cost.py cuts each stage of a fit to a few steps, times
+    them, and counts the steps the stage would train (epochs times steps per
+    epoch of the data the stage was given)."""
+    from skanomaly import LISAE
+
+    script = load_script(BENCHMARKS / "bench_paper_cost.py")
+    X = np.random.RandomState(0).rand(40, 6)
+    det = LISAE(
+        architecture="mlp",
+        latent_dim=2,
+        width=4,
+        max_epochs=7,
+        phase2_epochs=3,
+        batch_size=8,
+        random_state=0,
+    )
+    costs = script.stage_costs(det, X, n_batches=3)
+    assert list(costs) == ["feature_extraction", "latent_shaping"]
+    extraction = costs["feature_extraction"]
+    assert extraction["epochs"] == 7 and extraction["batch_size"] == 8
+    assert extraction["steps"] == 7 * extraction["steps_per_epoch"] > 0
+    assert extraction["fit_s"] == pytest.approx(
+        extraction["s_per_step"] * extraction["steps"], abs=0.1
+    )
+    # cut after 3 steps: one epoch row per stage, each with 3 batches or fewer
+    assert det.n_epochs_per_stage_ == {"feature_extraction": 1, "latent_shaping": 1}
+    assert script.duration(30) == "30 s" and script.duration(5400) == "1.5 h"
