@@ -32,8 +32,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
-from contextlib import contextmanager
+from contextlib import nullcontext
 from pathlib import Path
 
 import numpy as np
@@ -45,8 +46,13 @@ from skanomaly import ARAE, DenoisingAE, PuzzleAE
 from skanomaly.benchmarking import environment_info
 from skanomaly.datasets import load_fashion_mnist
 from skanomaly.nets.pathway import NAPScore, PathwayMoments, pathway_differences
+from skanomaly.utils import torch_threads
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+# the per-stage step timer of the paper-cost script
+from bench_paper_cost import StageTimer  # noqa: E402
+
 DETECTORS = {"denoising-ae": DenoisingAE, "arae": ARAE}
 IMAGE_SHAPE = (1, 28, 28)
 #: how the committed rows were run (the report repeats it)
@@ -189,18 +195,6 @@ def stratified_test_rows(y_test_labels, normal_class, anomalies_per_class, seed)
     return np.sort(np.concatenate(keep))
 
 
-@contextmanager
-def torch_threads(n):
-    """``torch.set_num_threads(n)`` inside the block (``None``: unchanged)."""
-    before = torch.get_num_threads()
-    if n:
-        torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
 def puzzle_auc_on_test(det, X_test, y_test):
     """ROC AUC of PuzzleAE's default score on the test set, for the network as
     trained so far: the score statistics (feature whitening, held-out errors)
@@ -220,7 +214,7 @@ def run_puzzle(marks_s, seed, X_train, X_test, y_test, paper=False, score_thread
     params = PuzzleAE.paper_params("fashion-mnist") if paper else {}
 
     def evaluate(module):
-        with torch_threads(score_threads):
+        with torch_threads(score_threads) if score_threads else nullcontext():
             return puzzle_auc_on_test(det, X_test, y_test)
 
     clock = (BatchClock if paper else Clock)(marks_s, evaluate, stop=MarksReached)
@@ -238,32 +232,13 @@ def run_puzzle(marks_s, seed, X_train, X_test, y_test, paper=False, score_thread
     return clock.points
 
 
-class BatchTimer(Callback):
-    """Seconds of each training batch; ends the fit after ``n_batches``."""
-
-    def __init__(self, n_batches):
-        self.n_batches = n_batches
-
-    def on_train_begin(self, net, **kwargs):
-        self.seconds = []
-
-    def on_batch_begin(self, net, training=False, **kwargs):
-        self.started = time.perf_counter()
-
-    def on_batch_end(self, net, training=False, **kwargs):
-        if training:
-            self.seconds.append(time.perf_counter() - self.started)
-            if len(self.seconds) >= self.n_batches:
-                raise KeyboardInterrupt  # skorch ends the fit cleanly
-
-
 def puzzle_paper_throughput(marks_s, seed, X_train, X_test, n_batches=12):
     """The cost of PuzzleAE's paper configuration (``--configs paper-cost``),
     whose curve takes hours to score on a CPU: seconds per training batch (the
     median of ``n_batches`` after the first), the epochs that fit in each
     mark, and seconds per scored test image (64 images, the paper score)."""
     params = PuzzleAE.paper_params("fashion-mnist")
-    timer = BatchTimer(n_batches + 1)
+    timer = StageTimer(n_batches + 1)
     det = PuzzleAE(
         **{**params, "max_epochs": 1},
         callbacks=[("timer", timer)],
@@ -274,7 +249,7 @@ def puzzle_paper_throughput(marks_s, seed, X_train, X_test, n_batches=12):
     # enough rows for the batches; the held-out 15 % are scored after training
     n_rows = int(np.ceil((n_batches + 2) * params["batch_size"] / 0.85))
     det.fit(X_train[:n_rows])
-    per_batch = float(np.median(timer.seconds[1:]))
+    per_batch = float(np.median(timer.stages["train"]["seconds"][1:]))
     per_epoch = per_batch * np.ceil(0.85 * len(X_train) / params["batch_size"])
     started = time.perf_counter()
     det.score_samples(X_test[:64])

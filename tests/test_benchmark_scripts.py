@@ -123,16 +123,29 @@ def test_budget_curve_subsample_standard_error():
     assert se(0.5, 100, 10**9) == pytest.approx(np.sqrt((0.5 / 1.5 - 0.25) / 100))
 
 
-def test_budget_curve_scoring_threads_are_restored():
+def test_budget_curve_scoring_threads_are_restored(monkeypatch):
+    """``--score-threads``: the scoring at a mark runs on its own thread count
+    and the training goes on with the one it had."""
     import torch
 
     curve = load_script(BENCHMARKS / "bench_budget_curve.py")
+    rng = np.random.RandomState(0)
+    X_train = rng.rand(24, 784).astype(np.float32) * 0.2
+    X_test = np.vstack([rng.rand(4, 784) * 0.2, rng.rand(4, 784)]).astype(np.float32)
+    y_test = np.r_[np.zeros(4), np.ones(4)].astype(int)
     before = torch.get_num_threads()
-    with curve.torch_threads(1):
-        assert torch.get_num_threads() == 1
-    with curve.torch_threads(None):
+    seen = []
+    scored = curve.puzzle_auc_on_test
+
+    def recorded(*args):
+        seen.append(torch.get_num_threads())
+        return scored(*args)
+
+    monkeypatch.setattr(curve, "puzzle_auc_on_test", recorded)
+    for score_threads in (before + 1, None):
+        curve.run_puzzle([0.0], 0, X_train, X_test, y_test, score_threads=score_threads)
         assert torch.get_num_threads() == before
-    assert torch.get_num_threads() == before
+    assert seen == [before + 1, before]
 
 
 def test_paper_cost_times_every_stage_and_counts_its_steps():
