@@ -7,14 +7,21 @@ from abc import ABCMeta, abstractmethod
 from contextlib import contextmanager
 from numbers import Integral, Real
 
+import joblib
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, OutlierMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import Interval, RealNotInt, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 from torch import nn
 
+from skanomaly.calibration import (
+    calibration_split,
+    conformal_pvalues,
+    conformal_threshold,
+    min_calibration_rows,
+)
 from skanomaly.nets.scores import AnomalyScoreModule, InputScaling
 from skanomaly.training import (
     DetectorNet,
@@ -34,6 +41,7 @@ from skanomaly.utils._streaming import (
     StreamedRows,
     feature_bounds,
     is_streamed,
+    take_rows,
 )
 from skanomaly.utils._torch import (
     derive_seed,
@@ -46,6 +54,44 @@ from skanomaly.utils._validation import (
     check_input_shape,
     split_spatial_input,
 )
+
+
+def warn_if_labels_ignored(y, name: str) -> None:
+    """Warn when a novelty detector's ``fit`` gets a ``y`` of several classes.
+
+    Novelty detectors train on every row and ignore ``y``: rows labelled as
+    outliers are trained on as normal, which is what happens when a bare
+    detector goes into ``GridSearchCV`` or ``cross_val_score`` with labels.
+    """
+    if y is None:
+        return
+    try:
+        values = np.unique(np.asarray(y).ravel())
+    except (TypeError, ValueError):  # labels numpy cannot sort: not ours to judge
+        return
+    if len(values) < 2:
+        return
+    shown = values[:4].tolist() + (["..."] if len(values) > 4 else [])
+    warnings.warn(
+        f"{name}.fit got a y with {len(values)} distinct labels {shown}, but it "
+        "ignores y and trains on every row, outliers included. To train on the "
+        "inliers of y (in GridSearchCV and cross_val_score too), wrap it: "
+        "skanomaly.model_selection.InlierOnly(detector). Score with "
+        "skanomaly.metrics.get_novelty_scorer: scikit-learn's scoring='roc_auc' "
+        "reads decision_function, which is higher for normal rows, so it "
+        "inverts the AUC when 1 marks the anomalies.",
+        UserWarning,
+        stacklevel=4,  # the caller of fit, past scikit-learn's wrapper
+    )
+
+
+def _fingerprint(value) -> str:
+    """A hash of a parameter's value; an object that cannot be pickled (a
+    callback class defined in a function, say) stands for itself."""
+    try:
+        return joblib.hash(value)
+    except Exception:  # noqa: BLE001 (any pickling failure)
+        return f"id:{id(value)}"
 
 
 def epochs_for_steps(
@@ -93,8 +139,13 @@ class BaseDeepDetector(OutlierMixin, BaseEstimator, metaclass=ABCMeta):
       ``batch_size``, as float64, with ``score_samples`` = minus the paper's
       anomaly score (higher = more normal), and exposes that score as a
       differentiable module (:meth:`anomaly_score_module`);
-    - sets ``offset_`` to the ``100 * contamination`` percentile of the training
-      ``score_samples``; ``decision_function = score_samples - offset_``;
+    - holds out ``calibration`` of the training rows, trains on the rest and
+      keeps the held-out rows' ``score_samples`` (``calibration_scores_``);
+      ``offset_`` is their split-conformal threshold at ``contamination``, so
+      that at most that share of unseen normal rows is flagged, and follows
+      ``set_params(contamination=...)``; ``decision_function = score_samples -
+      offset_``; :meth:`calibrate` resets the calibration from other normal
+      rows and :meth:`conformal_pvalues` gives p-values from it;
     - warns (:class:`~sklearn.exceptions.ConvergenceWarning`) when training
       ended on the plateau where the network reconstructs every input alike.
     """
@@ -133,8 +184,17 @@ class BaseDeepDetector(OutlierMixin, BaseEstimator, metaclass=ABCMeta):
         "random_state": ["random_state"],
         "verbose": ["verbose"],
         "contamination": [Interval(Real, 0, 0.5, closed="right")],
+        "calibration": [
+            Interval(RealNotInt, 0, 1, closed="neither"),
+            Interval(Integral, 1, None, closed="left"),
+            StrOptions({"training"}),
+        ],
         "input_shape": [tuple, list, None],
     }
+
+    #: rows of the calibration data kept to tell, after ``set_params``, whether
+    #: the score (and so the calibration) changed
+    _calibration_reference_rows = 8
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -432,8 +492,13 @@ class BaseDeepDetector(OutlierMixin, BaseEstimator, metaclass=ABCMeta):
         shape = self.input_shape_ if self._requires_image else (rows.n_features,)
         return StreamedNetInput(rows, self.scaler_.transform, shape, self.batch_size_)
 
-    def _prepare_fit_input(self, X, fit_params: dict):
-        """Validate, learn the scaling and shape ``X`` and the extra fit arrays."""
+    def _prepare_fit_input(self, X, fit_params: dict, seed: int):
+        """Validate ``X`` and the extra fit arrays, split off the calibration
+        rows, learn the scaling on the training rows and shape both parts.
+
+        Returns ``(X_train, X_calibration, arrays)``; ``X_calibration`` is None
+        when the threshold comes from the training rows.
+        """
         unknown = sorted(set(fit_params) - set(self._fit_arrays))
         if unknown:
             accepted = list(self._fit_arrays) or "none"
@@ -448,16 +513,20 @@ class BaseDeepDetector(OutlierMixin, BaseEstimator, metaclass=ABCMeta):
             X = rows.read(slice(None)).reshape(rows.n_samples, *shape)
         if is_streamed(X):
             rows = self._streamed_rows(X, reset=True)
+            train_rows, calibration_rows = self._calibration_rows(rows.n_samples, seed)
             # the budget depends on the number of rows only; every read of the
             # data, the scaling pass included, is one batch
-            self.batch_size_, _ = self._resolve_budget(rows.n_samples)
+            self.batch_size_, _ = self._resolve_budget(len(train_rows))
             self.scaler_ = UnitIntervalScaler(self.scaling).fit_bounds(
-                *feature_bounds(rows, self.batch_size_)
+                *feature_bounds(rows, self.batch_size_, train_rows)
             )
             X_net = self._streamed_net_input(rows)
         else:
             X = self._validated_rows(X, name="X", reset=True)
-            self.scaler_ = UnitIntervalScaler(self.scaling).fit(X)
+            train_rows, calibration_rows = self._calibration_rows(len(X), seed)
+            self.scaler_ = UnitIntervalScaler(self.scaling).fit(
+                X if calibration_rows is None else X[train_rows]
+            )
             X_net = None
         arrays = {}
         for name, value in fit_params.items():
@@ -470,7 +539,34 @@ class BaseDeepDetector(OutlierMixin, BaseEstimator, metaclass=ABCMeta):
             arrays[name] = self._owned_net_input(rows, value)
         if X_net is None:
             X_net = self._owned_net_input(X, X)
-        return X_net, arrays
+        if calibration_rows is None:
+            return X_net, None, arrays
+        return (
+            take_rows(X_net, train_rows),
+            take_rows(X_net, calibration_rows),
+            arrays,
+        )
+
+    def _calibration_rows(self, n_samples: int, seed: int):
+        """``(train_rows, calibration_rows)`` of a seeded split by
+        ``calibration``, or ``(all rows, None)`` for the training percentile
+        (``calibration="training"``, or a share too small to hold out a row)."""
+        everything = np.arange(n_samples)
+        if self.calibration == "training":
+            return everything, None
+        split = calibration_split(n_samples, self.calibration, seed)
+        if split is None:
+            warnings.warn(
+                f"calibration={self.calibration!r} holds out no row of the "
+                f"{n_samples} training rows, so offset_ is the contamination "
+                "percentile of the training rows' scores, which flags more than "
+                "contamination of unseen normal rows. Fit on more rows, or call "
+                "calibrate() with normal rows the detector did not train on.",
+                UserWarning,
+                stacklevel=5,  # the caller of fit, past scikit-learn's wrapper
+            )
+            return everything, None
+        return split
 
     def _owned_net_input(self, rows: np.ndarray, original) -> np.ndarray:
         """Net input for training that never shares memory with the caller's
@@ -607,8 +703,194 @@ class BaseDeepDetector(OutlierMixin, BaseEstimator, metaclass=ABCMeta):
     # ---------------------------------------------------------------- public
     def __sklearn_is_fitted__(self) -> bool:
         # scikit-learn's default looks for any attribute ending in "_", which
-        # a parameter may (CRBND's ``lambda_``); ``offset_`` is set last in fit
-        return hasattr(self, "offset_")
+        # a parameter may (CRBND's ``lambda_``); the calibration is set last in
+        # fit
+        return "calibration_scores_" in self.__dict__
+
+    # ------------------------------------------------------------ calibration
+    def _set_calibration(self, X_net, *, source: str, stacklevel: int) -> None:
+        """Score the net-ready calibration rows and keep what thresholds need.
+
+        ``source`` is ``"held-out"`` (rows split off at fit), ``"training"``
+        (the rows the networks trained on) or ``"calibrate"`` (rows the user
+        passed to :meth:`calibrate`). A few rows and their scores are kept to
+        tell later whether the score itself changed (:meth:`_calibration`).
+        """
+        scores = -self._anomaly_scores(X_net)
+        n_reference = min(self._calibration_reference_rows, len(scores))
+        self.calibration_scores_ = np.sort(scores)
+        self.calibration_source_ = source
+        self._calibration_reference_ = (
+            np.array(X_net[:n_reference], dtype=np.float32, copy=True),
+            scores[:n_reference].copy(),
+            self._score_defining_params(),
+        )
+        if source != "training":
+            self._warn_if_too_few_calibration_rows(stacklevel + 1)
+
+    def _score_defining_params(self) -> dict:
+        """The parameters a calibration was made with, hashed one by one; a
+        change of ``contamination`` or ``calibration`` leaves scores alone."""
+        return {
+            name: _fingerprint(value)
+            for name, value in self.get_params(deep=False).items()
+            if name not in ("contamination", "calibration", "verbose")
+        }
+
+    def _calibration(self) -> np.ndarray:
+        """``calibration_scores_``, after checking that the score they were
+        computed with is still the score of the detector.
+
+        When a parameter changed since the calibration (``set_params`` after
+        ``fit``), the kept reference rows are scored again: the same scores
+        mean the change leaves the score alone (the check is then not repeated
+        until the next change); other scores raise ``ValueError``, because a
+        threshold of the old score would silently mislabel.
+        """
+        check_is_fitted(self)
+        rows, scores, params = self._calibration_reference_
+        current = self._score_defining_params()
+        if current != params:
+            now = -self._anomaly_scores(rows)
+            if not np.allclose(now, scores, rtol=1e-4, atol=1e-12):
+                changed = sorted(
+                    name
+                    for name in current.keys() | params.keys()
+                    if current.get(name) != params.get(name)
+                )
+                described = ", ".join(
+                    f"{name}={getattr(self, name, None)!r}" for name in changed
+                )
+                raise ValueError(
+                    f"{type(self).__name__}'s score changed since its threshold "
+                    f"was calibrated (set_params after fit: {described}), so "
+                    "offset_, decision_function, predict and conformal_pvalues "
+                    "would use a stale threshold. Call calibrate(X) with normal "
+                    "rows the detector did not train on, or fit again."
+                )
+            self._calibration_reference_ = (rows, scores, current)
+        return self.calibration_scores_
+
+    def _warn_if_too_few_calibration_rows(self, stacklevel: int) -> None:
+        needed = min_calibration_rows(self.contamination)
+        n_rows = len(self.calibration_scores_)
+        if n_rows < needed:
+            warnings.warn(
+                f"{n_rows} calibration rows are too few for contamination="
+                f"{self.contamination}: a threshold that flags at most that share "
+                f"of unseen normal rows needs at least {needed}, so predict flags "
+                "nothing (offset_ is -inf). Fit on more rows, raise calibration, "
+                "or call calibrate() with more normal rows.",
+                UserWarning,
+                stacklevel=stacklevel,
+            )
+
+    @property
+    def offset_(self) -> float:
+        """The threshold on ``score_samples``: below it, a sample is an outlier.
+
+        Computed from ``calibration_scores_`` at the current
+        ``contamination``: the split-conformal threshold
+        (:func:`~skanomaly.calibration.conformal_threshold`), or, when
+        ``calibration_source_`` is ``"training"``, the ``100 * contamination``
+        percentile of the training rows' scores.
+        """
+        scores = self._calibration()
+        contamination = self.contamination
+        if (
+            isinstance(contamination, bool)
+            or not isinstance(contamination, Real)
+            or not 0 < contamination <= 0.5
+        ):
+            raise ValueError(
+                f"contamination must be a float in (0, 0.5], got {contamination!r}."
+            )
+        if self.calibration_source_ == "training":
+            return float(np.percentile(scores, 100.0 * contamination))
+        return conformal_threshold(scores, contamination)
+
+    def calibrate(self, X):
+        """Reset the threshold from normal rows, without training again.
+
+        The rows are scored and kept as ``calibration_scores_``; ``offset_``
+        becomes their split-conformal threshold at ``contamination``, and
+        :meth:`conformal_pvalues` compares new rows with them. Use rows known
+        to be normal that the detector did not train on: fresh data from the
+        deployment, after the data drifted, or after ``set_params`` changed
+        the score (``anomaly_score``).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or image array
+            Normal samples the detector did not train on; a numpy memmap or a
+            torch ``Dataset`` is read a batch at a time.
+
+        Returns
+        -------
+        self : object
+            The detector, recalibrated.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skanomaly import DenoisingAE
+        >>> rng = np.random.RandomState(0)
+        >>> det = DenoisingAE(hidden_dims=(8, 3), max_epochs=2, device="cpu",
+        ...                   random_state=0).fit(rng.uniform(size=(60, 6)))
+        >>> det = det.calibrate(rng.uniform(size=(200, 6)))
+        >>> det.calibration_source_, len(det.calibration_scores_)
+        ('calibrate', 200)
+        """
+        check_is_fitted(self)
+        self._set_calibration(self._prepare_input(X), source="calibrate", stacklevel=3)
+        return self
+
+    def conformal_pvalues(self, X):
+        """Split-conformal p-value of each sample: small means anomalous.
+
+        ``p = (1 + #{calibration scores <= score}) / (n_calibration + 1)``,
+        from ``calibration_scores_``. On normal data like the calibration rows
+        the p-values are uniform (``P(p <= a) <= a``), which makes them
+        comparable across detectors and lets
+        :func:`~skanomaly.calibration.select_anomalies` flag anomalies at a
+        false-discovery rate. With ``calibration="training"`` the calibration
+        rows are the training rows and the p-values are too small for new
+        normal rows (a ``UserWarning`` says so).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or image array
+            Samples to test.
+
+        Returns
+        -------
+        pvalues : ndarray of shape (n_samples,), dtype float64
+            In ``[1 / (n_calibration + 1), 1]``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skanomaly import DenoisingAE
+        >>> from skanomaly.calibration import select_anomalies
+        >>> rng = np.random.RandomState(0)
+        >>> det = DenoisingAE(hidden_dims=(8, 3), max_epochs=2, device="cpu",
+        ...                   random_state=0).fit(rng.uniform(size=(100, 6)))
+        >>> pvalues = det.conformal_pvalues(rng.uniform(size=(5, 6)))
+        >>> pvalues.shape, bool(((0 < pvalues) & (pvalues <= 1)).all())
+        ((5,), True)
+        >>> flagged = select_anomalies(pvalues, fdr=0.1)
+        """
+        calibration = self._calibration()
+        if self.calibration_source_ == "training":
+            warnings.warn(
+                "conformal p-values need calibration rows the detector did not "
+                "train on; with calibration='training' they come from the "
+                "training rows and are too small for new normal rows. Fit with "
+                "calibration=0.2 or call calibrate().",
+                UserWarning,
+                stacklevel=2,
+            )
+        return conformal_pvalues(calibration, self.score_samples(X))
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None, **fit_params):
@@ -635,8 +917,9 @@ class BaseDeepDetector(OutlierMixin, BaseEstimator, metaclass=ABCMeta):
             The fitted detector.
         """
         self._check_method_params()
-        X_net, arrays = self._prepare_fit_input(X, fit_params)
+        warn_if_labels_ignored(y, type(self).__name__)
         seed = derive_seed(self.random_state)
+        X_net, X_calibration, arrays = self._prepare_fit_input(X, fit_params, seed)
         accelerator = current_accelerator()
         if accelerator is not None and not self._supports_accelerate:
             raise ValueError(
@@ -669,8 +952,10 @@ class BaseDeepDetector(OutlierMixin, BaseEstimator, metaclass=ABCMeta):
         self.n_epochs_ = len(self.history_)
         if self._check_plateau:
             self._warn_if_input_independent(X_net)
-        training_scores = -self._anomaly_scores(X_net)
-        self.offset_ = float(np.percentile(training_scores, 100.0 * self.contamination))
+        if X_calibration is None:
+            self._set_calibration(X_net, source="training", stacklevel=4)
+        else:
+            self._set_calibration(X_calibration, source="held-out", stacklevel=4)
         return self
 
     def score_samples(self, X):
@@ -705,7 +990,8 @@ class BaseDeepDetector(OutlierMixin, BaseEstimator, metaclass=ABCMeta):
         decision : ndarray of shape (n_samples,), dtype float64
             Shifted normality scores; below 0 means outlier.
         """
-        return self.score_samples(X) - self.offset_
+        offset = self.offset_
+        return self.score_samples(X) - offset
 
     def predict(self, X):
         """Label each sample inlier (+1) or outlier (-1).

@@ -21,6 +21,7 @@ from skanomaly import DenoisingAE
 from skanomaly.detectors._denoising import DenoisingNet, DenoisingSettings
 from skanomaly.losses import squared_error_sum
 from skanomaly.training import EpochProgressBar, NonFiniteLossGuard
+from skanomaly.utils._testing import held_out_rows
 
 # tiny budgets: these tests check plumbing, not what the networks learn
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -69,7 +70,12 @@ def test_extra_array_is_scaled_with_the_scaler_of_X(raw_rows):
     assert seen.dtype == np.float32 and seen.shape == (5, 6)
     expected = det.scaler_.transform(X_negative.astype(np.float32))
     np.testing.assert_array_equal(seen, expected)
-    np.testing.assert_array_equal(det.X_seen_, det.scaler_.transform(X.astype("f4")))
+    # the method sees the training rows only, scaled by the scaler they fitted
+    train_rows, held_out = held_out_rows(det, len(X))
+    np.testing.assert_array_equal(
+        det.X_seen_, det.scaler_.transform(X[train_rows].astype("f4"))
+    )
+    assert len(det.calibration_scores_) == len(held_out)
     assert seen.max() > 1  # scaled with X's range, not its own, and not clipped
 
 
@@ -99,7 +105,8 @@ def test_extra_array_is_shaped_as_images_for_an_image_method(layout):
     det = ImageNegativesAE(**SMALL, random_state=0).fit(X, X_negative=given)
     assert det.input_shape_ == (1, 4, 4)
     seen = det.arrays_seen_["X_negative"]
-    assert seen.shape == (5, 1, 4, 4) and det.X_seen_.shape == (24, 1, 4, 4)
+    # 5 of the 24 rows are held out to calibrate the threshold
+    assert seen.shape == (5, 1, 4, 4) and det.X_seen_.shape == (19, 1, 4, 4)
     expected = det.scaler_.transform(X_negative.reshape(5, 16).astype(np.float32))
     np.testing.assert_array_equal(seen, expected.reshape(5, 1, 4, 4))
 

@@ -92,9 +92,10 @@ def test_batch_clock_scores_inside_the_first_epoch():
     det._callbacks = lambda ctx: [("clock", clock)]
     with pytest.raises(curve.MarksReached):
         det.fit(np.random.RandomState(0).rand(40, 6))
-    assert clock.batches == 1 and clock.batches_per_epoch == 5
+    # 32 of the 40 rows train (8 calibrate): 4 batches of 8
+    assert clock.batches == 1 and clock.batches_per_epoch == 4
     assert clock.points == [
-        {"fit_s": clock.points[0]["fit_s"], "epochs": 0.2, "auc": 0.5}
+        {"fit_s": clock.points[0]["fit_s"], "epochs": 0.25, "auc": 0.5}
     ]
     assert len(seen) == 1
 

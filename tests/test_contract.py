@@ -31,11 +31,13 @@ from sklearn.utils.validation import check_is_fitted
 from skorch import NeuralNet
 from torch import nn
 
+from skanomaly.calibration import conformal_threshold
 from skanomaly.utils import all_estimators
 from skanomaly.utils._testing import (
     EXPECTED_FAILED_CHECKS,
     FIT_ARRAYS,
     DetectorTestData,
+    held_out_rows,
     make_detector_data,
     make_test_instance,
 )
@@ -76,12 +78,12 @@ WAIVED_CHECKS = {
     "check_fit_idempotent": ["test_clone_in_a_pipeline_refits_identically"],
     "check_outliers_fit_predict": [
         "test_clone_in_a_pipeline_refits_identically",
-        "test_offset_is_the_contamination_percentile",
+        "test_offset_is_the_conformal_threshold_of_held_out_rows",
     ],
     "check_outliers_train": [
         "test_scores_rank_the_easy_anomalies_lower",
         "test_decision_function_and_predict",
-        "test_offset_is_the_contamination_percentile",
+        "test_offset_is_the_conformal_threshold_of_held_out_rows",
         "test_bad_score_input_raises",
     ],
     "check_estimators_nan_inf": [
@@ -257,12 +259,20 @@ def test_decision_function_and_predict(case):
     assert (labels[data.y_test == 1] == -1).all()
 
 
-def test_offset_is_the_contamination_percentile(case):
+def test_offset_is_the_conformal_threshold_of_held_out_rows(case):
     det, X_train = case.det, case.data.X_train
-    train_scores = det.score_samples(X_train)
-    assert det.offset_ == np.percentile(train_scores, 100 * det.contamination)
-    share = np.mean(det.predict(X_train) == -1)
-    assert share == pytest.approx(det.contamination, abs=1.01 / len(X_train))
+    train_rows, held_out = held_out_rows(det, len(X_train))
+    assert len(held_out) == np.ceil(0.2 * len(X_train)) and det.calibration == 0.2
+    assert det.calibration_source_ == "held-out"
+    np.testing.assert_allclose(
+        det.calibration_scores_,
+        np.sort(det.score_samples(X_train[held_out])),
+        rtol=1e-6,
+    )
+    assert det.offset_ == conformal_threshold(
+        det.calibration_scores_, det.contamination
+    )
+    assert len(train_rows) + len(held_out) == len(X_train)
 
 
 def test_encode_and_reconstruct_shapes(case):
@@ -508,9 +518,8 @@ def test_read_only_fortran_memmap_input(case, tmp_path):
     expected = det.score_samples(data.X_test)
     np.testing.assert_array_equal(refit.score_samples(X_test), expected)
     np.testing.assert_array_equal(det.score_samples(X_test), expected)
-    assert np.mean(refit.predict(X_train) == -1) == pytest.approx(
-        det.contamination, abs=1.01 / len(X_train)
-    )
+    np.testing.assert_array_equal(refit.calibration_scores_, det.calibration_scores_)
+    assert refit.offset_ == det.offset_
 
 
 def test_integer_and_negative_input(case):
@@ -602,13 +611,13 @@ def test_clone_in_a_pipeline_refits_identically(case):
     pipe.fit(X_fit, y, **fit_params)
     expected = det.score_samples(data.X_test)
     np.testing.assert_array_equal(pipe.score_samples(data.X_test), expected)
-    train_scores = pipe.score_samples(data.X_train)
-    assert est.offset_ == np.percentile(train_scores, 25)
+    fitted = pipe.steps[-1][1]
+    np.testing.assert_array_equal(fitted.calibration_scores_, det.calibration_scores_)
+    assert fitted.offset_ == conformal_threshold(det.calibration_scores_, 0.25)
     labels = pipe.fit_predict(X_fit, y, **fit_params)
     np.testing.assert_array_equal(pipe.score_samples(data.X_test), expected)
     np.testing.assert_array_equal(labels, pipe.predict(data.X_train))
     assert labels.dtype.kind == "i"
-    assert np.mean(labels == -1) == pytest.approx(0.25, abs=1.01 / len(labels))
 
 
 def test_other_random_state_other_scores(case):

@@ -10,7 +10,12 @@ from torch.utils.data import Dataset, TensorDataset
 import skanomaly
 from skanomaly import DenoisingAE, PuzzleAE
 from skanomaly.utils._streaming import StreamedNetInput, StreamedRows
-from skanomaly.utils._testing import INIT_PARAMS, make_detector_data, make_test_instance
+from skanomaly.utils._testing import (
+    INIT_PARAMS,
+    held_out_rows,
+    make_detector_data,
+    make_test_instance,
+)
 
 # the tiny test budgets leave some detectors near the plateau; the plateau
 # warning is tested elsewhere, and these tests compare streamed with in-memory
@@ -213,9 +218,11 @@ def test_bad_value_names_the_batch(tmp_path, bad):
     X = data.X_train.copy()
     X[70, 3] = bad
     X_mm = _memmap(tmp_path, X)
-    # batch_size=32: the scaling pass reads rows 64-95 in one batch
+    # batch_size=32: the scaling pass reads the training rows (80 of the 100;
+    # the seeded split keeps row 70) 32 at a time, and names the batch's rows
+    assert 70 in held_out_rows(make_test_instance(DenoisingAE), 100)[0]
     with pytest.raises(
-        ValueError, match=r"rows 64-95 contains NaN or infinity.*row 70"
+        ValueError, match=r"the batch of rows \d+-\d+ contains NaN or infinity.*row 70"
     ):
         make_test_instance(DenoisingAE).fit(X_mm)
     det = make_test_instance(DenoisingAE).fit(data.X_train)
@@ -303,7 +310,7 @@ def test_streamed_input_errors(tmp_path):
 
 
 def test_image_detector_rejects_streamed_flat_rows_without_input_shape(tmp_path):
-    X = make_detector_data(PuzzleAE).X_train.reshape(40, -1)
+    X = make_detector_data(PuzzleAE).X_train.reshape(50, -1)
     with pytest.raises(ValueError, match="works on images"):
         make_test_instance(PuzzleAE).fit(_memmap(tmp_path, X))
     det = make_test_instance(PuzzleAE, input_shape=(1, 16, 16))

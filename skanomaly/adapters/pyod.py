@@ -8,6 +8,8 @@ scikit-learn (and skanomaly) and PyOD score in opposite directions:
 - PyOD: ``decision_function`` is **higher for more abnormal** samples,
   ``threshold_`` is the ``100 * (1 - contamination)`` percentile of the training
   scores ``decision_scores_``, and ``predict`` returns 0 (inlier) / 1 (outlier).
+  :func:`to_pyod` of a skanomaly detector keeps the detector's calibrated
+  threshold instead (``threshold_ = -offset_``, calibrated on held-out rows).
 
 :func:`to_pyod` makes a scikit-learn outlier detector look like a PyOD detector,
 :func:`from_pyod` makes a PyOD detector look like a scikit-learn one. PyOD itself
@@ -81,6 +83,17 @@ def _contamination_of(estimator) -> float:
     return 0.1
 
 
+def _has_calibrated_threshold(estimator) -> bool:
+    """Whether ``estimator`` calibrates its own threshold on held-out rows (a
+    skanomaly detector whose ``calibration`` is not ``"training"``)."""
+    from skanomaly.base import BaseDeepDetector
+
+    return (
+        isinstance(estimator, BaseDeepDetector)
+        and estimator.get_params(deep=False).get("calibration") != "training"
+    )
+
+
 def _make_pyod_adapter_class():
     from pyod.models.base import BaseDetector
 
@@ -100,9 +113,11 @@ def _make_pyod_adapter_class():
             ``IsolationForest``, ``LocalOutlierFactor(novelty=True)``,
             ``OneClassSVM``, or a Pipeline ending in one.
         contamination : float, default=0.1
-            Share of outliers in the training data, in (0, 0.5]; sets
-            ``threshold_`` (PyOD's rule, independent of the estimator's own
-            ``offset_``).
+            In (0, 0.5]. For an estimator with a calibrated threshold (every
+            skanomaly detector: ``calibration_scores_`` after fit) it becomes
+            the estimator's ``contamination``, the share of unseen normal rows
+            flagged, and ``threshold_ = -estimator_.offset_``. For any other
+            estimator it is PyOD's share of outliers in the training data.
 
         Attributes
         ----------
@@ -111,7 +126,9 @@ def _make_pyod_adapter_class():
         decision_scores_ : ndarray of shape (n_samples,)
             Anomaly scores of the training data, ``-estimator_.score_samples(X)``.
         threshold_ : float
-            The ``100 * (1 - contamination)`` percentile of ``decision_scores_``.
+            ``-estimator_.offset_`` for a calibrated estimator (a skanomaly
+            detector), else the ``100 * (1 - contamination)`` percentile of
+            ``decision_scores_``.
         labels_ : ndarray of shape (n_samples,)
             0 (inlier) / 1 (outlier) labels of the training data.
 
@@ -149,9 +166,19 @@ def _make_pyod_adapter_class():
             """
             _check_sklearn_detector(self.estimator)
             self._set_n_classes(None)
-            self.estimator_ = clone(self.estimator).fit(X, **fit_params)
+            estimator = clone(self.estimator)
+            calibrated = _has_calibrated_threshold(estimator)
+            if calibrated and isinstance(self.contamination, Real):
+                estimator.set_params(contamination=self.contamination)
+            self.estimator_ = estimator.fit(X, **fit_params)
             self.decision_scores_ = self._anomaly_scores(X)
             self._process_decision_scores()
+            if calibrated and isinstance(self.contamination, Real):
+                # the threshold calibrated on held-out rows, not PyOD's
+                # percentile of the training scores (which flags more than
+                # contamination of new normal rows for a deep detector)
+                self.threshold_ = -float(self.estimator_.offset_)
+                self.labels_ = (self.decision_scores_ > self.threshold_).astype(int)
             return self
 
         def _anomaly_scores(self, X):

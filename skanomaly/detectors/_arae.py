@@ -380,6 +380,7 @@ class ARAE(PathwayScoreMixin, BaseDeepDetector):
         random_state=None,
         verbose=0,
         contamination=0.1,
+        calibration=0.2,
         input_shape=None,
     ):
         self.hidden_dims = hidden_dims
@@ -407,6 +408,7 @@ class ARAE(PathwayScoreMixin, BaseDeepDetector):
         self.random_state = random_state
         self.verbose = verbose
         self.contamination = contamination
+        self.calibration = calibration
         self.input_shape = input_shape
 
     def _check_method_params(self):

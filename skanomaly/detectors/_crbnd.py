@@ -348,8 +348,9 @@ class CRBND(BaseDeepDetector):
     ...             device="cpu")
     >>> det.fit(X).n_epochs_per_stage_
     {'reconstruct': 10, 'classify': 2}
-    >>> det.predict(np.stack([X[0], 1 - X[0]]))  # the reversed ramp is novel
-    array([ 1, -1])
+    >>> normal, reversed_ramp = det.score_samples(np.stack([X[0], 1 - X[0]]))
+    >>> bool(reversed_ramp < normal)  # the reversed ramp is less normal
+    True
     """
 
     _parameter_constraints: dict = {
@@ -427,6 +428,7 @@ class CRBND(BaseDeepDetector):
         random_state=None,
         verbose=0,
         contamination=0.1,
+        calibration=0.2,
         input_shape=None,
     ):
         self.lambda_ = lambda_
@@ -452,6 +454,7 @@ class CRBND(BaseDeepDetector):
         self.random_state = random_state
         self.verbose = verbose
         self.contamination = contamination
+        self.calibration = calibration
         self.input_shape = input_shape
 
     # ----------------------------------------------------------- checking

@@ -157,6 +157,7 @@ class DenoisingAE(PathwayScoreMixin, BaseDeepDetector):
         random_state=None,
         verbose=0,
         contamination=0.1,
+        calibration=0.2,
         input_shape=None,
     ):
         self.hidden_dims = hidden_dims
@@ -172,6 +173,7 @@ class DenoisingAE(PathwayScoreMixin, BaseDeepDetector):
         self.random_state = random_state
         self.verbose = verbose
         self.contamination = contamination
+        self.calibration = calibration
         self.input_shape = input_shape
 
     def _check_method_params(self):

@@ -475,6 +475,7 @@ class LISAE(BaseDeepDetector):
         random_state=None,
         verbose=0,
         contamination=0.1,
+        calibration=0.2,
         input_shape=None,
     ):
         self.latent_dim = latent_dim
@@ -494,6 +495,7 @@ class LISAE(BaseDeepDetector):
         self.random_state = random_state
         self.verbose = verbose
         self.contamination = contamination
+        self.calibration = calibration
         self.input_shape = input_shape
 
     # ------------------------------------------------------------------ fit

@@ -359,7 +359,7 @@ class PuzzleAE(BaseDeepDetector):
     >>> import numpy as np
     >>> from skanomaly import PuzzleAE
     >>> rng = np.random.RandomState(0)
-    >>> X = rng.uniform(0.4, 0.6, size=(20, 1, 16, 16))
+    >>> X = rng.uniform(0.4, 0.6, size=(60, 1, 16, 16))
     >>> det = PuzzleAE(base_width=2, discriminator_width=2, max_epochs=2,
     ...                batch_size=8, random_state=0, device="cpu").fit(X)
     >>> det.score_samples(X[:3]).shape
@@ -444,6 +444,7 @@ class PuzzleAE(BaseDeepDetector):
         random_state=None,
         verbose=0,
         contamination=0.1,
+        calibration=0.2,
         input_shape=None,
     ):
         self.base_width = base_width
@@ -472,6 +473,7 @@ class PuzzleAE(BaseDeepDetector):
         self.random_state = random_state
         self.verbose = verbose
         self.contamination = contamination
+        self.calibration = calibration
         self.input_shape = input_shape
 
     # ------------------------------------------------------------- building

@@ -479,6 +479,7 @@ class RobustGMMDAE(BaseDeepDetector):
         random_state=None,
         verbose=0,
         contamination=0.1,
+        calibration=0.2,
         input_shape=None,
     ):
         self.n_components = n_components
@@ -503,6 +504,7 @@ class RobustGMMDAE(BaseDeepDetector):
         self.random_state = random_state
         self.verbose = verbose
         self.contamination = contamination
+        self.calibration = calibration
         self.input_shape = input_shape
 
     # ------------------------------------------------------------------ fit

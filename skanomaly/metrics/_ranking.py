@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from numbers import Real
 
 import numpy as np
@@ -10,9 +11,33 @@ from sklearn.metrics import roc_auc_score as _roc_auc_score
 from sklearn.utils.validation import check_consistent_length, column_or_1d
 
 
+def resolve_outlier_label(y_true, outlier_label, *, stacklevel: int = 3):
+    """``outlier_label``, with ``None`` resolved for the labels ``y_true``.
+
+    ``None`` means 1 ("anomaly = positive"), except for labels that are
+    exactly -1 and 1, scikit-learn's ``predict`` convention, where -1 marks
+    the outliers: then -1, with a ``UserWarning`` (reading them with
+    ``outlier_label=1`` would invert every metric).
+    """
+    if outlier_label is not None:
+        return outlier_label
+    values = set(np.unique(y_true).tolist()) if np.size(y_true) else set()
+    if values == {-1, 1}:
+        warnings.warn(
+            "y_true holds -1 and 1, scikit-learn's predict convention, so -1 is "
+            "taken as the outlier label. Pass outlier_label=-1 (or 1, if 1 "
+            "marks the anomalies) to say so and silence this warning.",
+            UserWarning,
+            stacklevel=stacklevel,
+        )
+        return -1
+    return 1
+
+
 def _binary_outlier_target(y_true, anomaly_scores, outlier_label):
     """``(is_outlier, scores)`` after checking both inputs."""
     y_true = column_or_1d(y_true, warn=False)
+    outlier_label = resolve_outlier_label(y_true, outlier_label, stacklevel=4)
     scores = column_or_1d(anomaly_scores, warn=False)
     check_consistent_length(y_true, scores)
     if y_true.size == 0:
@@ -37,7 +62,7 @@ def _binary_outlier_target(y_true, anomaly_scores, outlier_label):
     return is_outlier.astype(np.int64), scores
 
 
-def novelty_roc_auc(y_true, anomaly_scores, *, outlier_label=1):
+def novelty_roc_auc(y_true, anomaly_scores, *, outlier_label=None):
     """Area under the ROC curve with anomalies as the positive class.
 
     Parameters
@@ -47,8 +72,10 @@ def novelty_roc_auc(y_true, anomaly_scores, *, outlier_label=1):
     anomaly_scores : array-like of shape (n_samples,)
         Higher = more anomalous, e.g. ``-estimator.score_samples(X)`` or
         :func:`anomaly_score`.
-    outlier_label : int, str or bool, default=1
-        The label of the anomalies in ``y_true``.
+    outlier_label : int, str, bool or None, default=None
+        The label of the anomalies in ``y_true``. None: 1, except for labels
+        -1 and 1 (scikit-learn's ``predict`` convention), where -1, with a
+        warning.
 
     Returns
     -------
@@ -67,7 +94,7 @@ def novelty_roc_auc(y_true, anomaly_scores, *, outlier_label=1):
     return float(_roc_auc_score(y, scores))
 
 
-def novelty_average_precision(y_true, anomaly_scores, *, outlier_label=1):
+def novelty_average_precision(y_true, anomaly_scores, *, outlier_label=None):
     """Average precision of finding the anomalies (area under the PR curve).
 
     Unlike ROC AUC it is not symmetric: it measures how well the anomalies are
@@ -79,8 +106,10 @@ def novelty_average_precision(y_true, anomaly_scores, *, outlier_label=1):
         Labels; ``outlier_label`` marks the anomalies.
     anomaly_scores : array-like of shape (n_samples,)
         Higher = more anomalous.
-    outlier_label : int, str or bool, default=1
-        The label of the anomalies in ``y_true``.
+    outlier_label : int, str, bool or None, default=None
+        The label of the anomalies in ``y_true``. None: 1, except for labels
+        -1 and 1 (scikit-learn's ``predict`` convention), where -1, with a
+        warning.
 
     Returns
     -------
@@ -97,7 +126,7 @@ def novelty_average_precision(y_true, anomaly_scores, *, outlier_label=1):
     return float(average_precision_score(y, scores))
 
 
-def fpr_at_tpr(y_true, anomaly_scores, *, tpr=0.995, outlier_label=1):
+def fpr_at_tpr(y_true, anomaly_scores, *, tpr=0.995, outlier_label=None):
     """False positive rate at the first threshold that finds ``tpr`` of the anomalies.
 
     Anomalies are the positive class, as in the ARAE and Puzzle-AE papers: the
@@ -112,8 +141,10 @@ def fpr_at_tpr(y_true, anomaly_scores, *, tpr=0.995, outlier_label=1):
         Higher = more anomalous.
     tpr : float, default=0.995
         The true positive rate (recall of anomalies) to reach, in (0, 1].
-    outlier_label : int, str or bool, default=1
-        The label of the anomalies in ``y_true``.
+    outlier_label : int, str, bool or None, default=None
+        The label of the anomalies in ``y_true``. None: 1, except for labels
+        -1 and 1 (scikit-learn's ``predict`` convention), where -1, with a
+        warning.
 
     Returns
     -------
@@ -137,7 +168,7 @@ def fpr_at_tpr(y_true, anomaly_scores, *, tpr=0.995, outlier_label=1):
     return float(fprs[reached[0]])
 
 
-def best_f1(y_true, anomaly_scores, *, outlier_label=1):
+def best_f1(y_true, anomaly_scores, *, outlier_label=None):
     """Highest F1 score of the anomaly class over all thresholds, and its threshold.
 
     Samples with ``anomaly_scores >= threshold`` are predicted anomalous. The
@@ -151,8 +182,10 @@ def best_f1(y_true, anomaly_scores, *, outlier_label=1):
         Labels; ``outlier_label`` marks the anomalies.
     anomaly_scores : array-like of shape (n_samples,)
         Higher = more anomalous.
-    outlier_label : int, str or bool, default=1
-        The label of the anomalies in ``y_true``.
+    outlier_label : int, str, bool or None, default=None
+        The label of the anomalies in ``y_true``. None: 1, except for labels
+        -1 and 1 (scikit-learn's ``predict`` convention), where -1, with a
+        warning.
 
     Returns
     -------

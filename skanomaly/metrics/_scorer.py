@@ -11,6 +11,7 @@ from skanomaly.metrics._ranking import (
     fpr_at_tpr,
     novelty_average_precision,
     novelty_roc_auc,
+    resolve_outlier_label,
 )
 
 
@@ -124,8 +125,9 @@ class NoveltyScorer:
         element.
     sign : {1, -1}
         -1 negates the metric.
-    outlier_label : int, str or bool
-        The label of the anomalies in ``y``.
+    outlier_label : int, str, bool or None
+        The label of the anomalies in ``y``; None: 1, or -1 for labels -1 and
+        1 (scikit-learn's ``predict`` convention), with a warning.
     kwargs : dict
         Extra arguments of the metric.
 
@@ -148,10 +150,11 @@ class NoveltyScorer:
 
     def __call__(self, estimator, X, y_true):
         y_true = column_or_1d(y_true, warn=False)
-        is_outlier = y_true == self.outlier_label
+        outlier_label = resolve_outlier_label(y_true, self.outlier_label)
+        is_outlier = y_true == outlier_label
         if not is_outlier.any():
             raise ValueError(
-                f"outlier_label={self.outlier_label!r} does not occur in y "
+                f"outlier_label={outlier_label!r} does not occur in y "
                 f"(labels: {np.unique(y_true).tolist()}); name the anomalies' label."
             )
         value = self.metric(
@@ -171,7 +174,9 @@ class NoveltyScorer:
         )
 
 
-def make_novelty_scorer(metric, *, outlier_label=1, greater_is_better=None, **kwargs):
+def make_novelty_scorer(
+    metric, *, outlier_label=None, greater_is_better=None, **kwargs
+):
     """Make a sign-safe scorer for outlier detectors from a metric.
 
     The scorer feeds the metric the labels as 0/1 (1 = ``outlier_label``) and
@@ -189,8 +194,10 @@ def make_novelty_scorer(metric, *, outlier_label=1, greater_is_better=None, **kw
         One of ``"roc_auc"``, ``"average_precision"``, ``"fpr_at_tpr"``,
         ``"best_f1"``, or a callable ``metric(y_binary, anomaly_scores,
         **kwargs)`` such as :func:`sklearn.metrics.roc_auc_score`.
-    outlier_label : int, str or bool, default=1
-        The label of the anomalies in the ``y`` the search passes.
+    outlier_label : int, str, bool or None, default=None
+        The label of the anomalies in the ``y`` the search passes. None: 1,
+        except for labels -1 and 1 (scikit-learn's ``predict`` convention),
+        where -1, with a warning.
     greater_is_better : bool, default=None
         ``False`` makes the scorer return minus the metric (scikit-learn's
         searches maximise). ``None``: ``False`` for ``"fpr_at_tpr"``, ``True``
@@ -233,7 +240,7 @@ def make_novelty_scorer(metric, *, outlier_label=1, greater_is_better=None, **kw
     return NoveltyScorer(metric, 1 if greater_is_better else -1, outlier_label, kwargs)
 
 
-def get_novelty_scorer(name, *, outlier_label=1):
+def get_novelty_scorer(name, *, outlier_label=None):
     """A ready-made novelty scorer by name.
 
     - ``"roc_auc"``: :func:`novelty_roc_auc`;
@@ -247,8 +254,9 @@ def get_novelty_scorer(name, *, outlier_label=1):
     ----------
     name : str
         One of the names above.
-    outlier_label : int, str or bool, default=1
-        The label of the anomalies in ``y``.
+    outlier_label : int, str, bool or None, default=None
+        The label of the anomalies in ``y`` (None: as
+        :func:`make_novelty_scorer`).
 
     Returns
     -------
@@ -259,7 +267,7 @@ def get_novelty_scorer(name, *, outlier_label=1):
     --------
     >>> from skanomaly.metrics import get_novelty_scorer
     >>> get_novelty_scorer("roc_auc")
-    make_novelty_scorer(novelty_roc_auc, outlier_label=1)
+    make_novelty_scorer(novelty_roc_auc, outlier_label=None)
     """
     return make_novelty_scorer(name, outlier_label=outlier_label)
 

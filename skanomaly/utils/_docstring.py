@@ -27,8 +27,9 @@ SHARED_DOCS = {
         data, 8x8 digits), as chosen on validation tasks
         (docs/conventions.md, "Anomaly score"). Every score is fitted at once
         and ``anomaly_score`` is read when scoring, so one fit gives all of
-        them; ``offset_`` (and so ``predict``) is set with the score chosen at
-        fit.""",
+        them; the threshold is calibrated with the score chosen at fit, and
+        ``predict`` raises ``ValueError`` after a change of score until
+        :meth:`calibrate` is called.""",
     "budget": """\
     max_epochs : int or "auto", default="auto"
         Training epochs. ``"auto"`` trains enough epochs for at least 600
@@ -67,8 +68,21 @@ SHARED_DOCS = {
         0: silent; 1: a progress bar over epochs with the loss; 2: one line per
         epoch.
     contamination : float, default=0.1
-        Expected share of outliers in the training data, in (0, 0.5]; sets
-        ``offset_``.""",
+        The share of *unseen* normal data that ``predict`` may flag (the
+        false-positive rate accepted), in (0, 0.5]. ``offset_`` is calibrated
+        on normal rows the networks did not train on (``calibration``), so
+        that at most this share of new normal rows falls below it; it follows
+        ``set_params(contamination=...)`` without refitting. Not the share of
+        outliers in the training data, which is assumed normal.
+    calibration : float, int or "training", default=0.2
+        The training rows held out (not trained on) to calibrate ``offset_``
+        and the conformal p-values: a share in (0, 1) or a number of rows,
+        drawn with ``random_state``. ``"training"`` trains on every row and
+        sets ``offset_`` to the ``100 * contamination`` percentile of the
+        training rows' scores, as scikit-learn's and PyOD's detectors do; an
+        autoencoder reconstructs its own training rows better than new ones,
+        so that threshold flags more than ``contamination`` of new normal
+        data. See :meth:`calibrate` to recalibrate on other normal rows.""",
     "fitted_attributes": """\
     device_ : str
         The device the net was trained on.
@@ -77,7 +91,16 @@ SHARED_DOCS = {
     input_shape_ : tuple of int
         Shape of one sample: ``(C, H, W)`` for images, else ``(n_features,)``.
     offset_ : float
-        The ``100 * contamination`` percentile of the training ``score_samples``.
+        The threshold on ``score_samples`` (below: outlier): the split-conformal
+        threshold of ``calibration_scores_`` at ``contamination``, recomputed
+        when ``contamination`` changes (``-inf``, flagging nothing, when there
+        are fewer than ``1 / contamination - 1`` calibration rows).
+    calibration_scores_ : ndarray of shape (n_calibration,)
+        Sorted ``score_samples`` of the calibration rows.
+    calibration_source_ : {"held-out", "training", "calibrate"}
+        Where they come from: training rows held out at fit, the training rows
+        themselves (``calibration="training"``, or too few rows to hold any
+        out), or the rows given to :meth:`calibrate`.
     history_ : list of dict
         One dict per epoch, over every training stage (``epoch``, ``stage``,
         ``train_loss``, ``dur`` and the method's own losses).

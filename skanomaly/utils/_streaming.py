@@ -289,10 +289,19 @@ class StreamedNetInput:
         return self._range
 
 
-def feature_bounds(rows: StreamedRows, batch_rows: int):
-    """Per-feature float32 minimum and maximum of every row, in one pass."""
+def feature_bounds(rows: StreamedRows, batch_rows: int, indices=None):
+    """Per-feature float32 minimum and maximum of every row (or of the sorted
+    row numbers ``indices``), in one pass."""
+    if indices is None:
+        batches = rows.batches(batch_rows)
+    else:
+        indices = np.asarray(indices, np.intp)
+        batches = (
+            rows.read(indices[start : start + batch_rows])
+            for start in range(0, len(indices), batch_rows)
+        )
     lo = hi = None
-    for batch in rows.batches(batch_rows):
+    for batch in batches:
         if lo is None:
             lo, hi = batch.min(axis=0), batch.max(axis=0)
         else:

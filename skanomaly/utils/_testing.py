@@ -84,11 +84,37 @@ _IMAGE_ONLY_CHECKS = {
     "check_fit2d_predict1d": _IMAGE_ONLY,
 }
 
+#: why no detector passes the contamination part of two outlier checks
+_HELD_OUT_THRESHOLD = (
+    "contamination is the share of unseen normal rows flagged: offset_ is "
+    "calibrated on training rows held out from training (calibration=0.2), and "
+    "the networks score the rows they trained on better than unseen ones, so "
+    "fewer than contamination of the training rows fall below it, as intended. "
+    "With calibration='training' the check passes (tests/test_calibration.py "
+    "runs it on every tabular detector)"
+)
+
+#: the checks every detector with a held-out threshold fails, with the reason
+HELD_OUT_THRESHOLD_CHECKS = {
+    "check_outliers_train": _HELD_OUT_THRESHOLD,
+    "check_outliers_fit_predict": _HELD_OUT_THRESHOLD,
+}
+
 #: ``{estimator name: {check name: reason}}``
 EXPECTED_FAILED_CHECKS: dict[str, dict[str, str]] = {
     "CRBND": dict(_IMAGE_ONLY_CHECKS),
     "PuzzleAE": dict(_IMAGE_ONLY_CHECKS),
+    **{
+        name: dict(HELD_OUT_THRESHOLD_CHECKS)
+        for name in ("ARAE", "DenoisingAE", "LISAE", "RobustGMMDAE")
+    },
 }
+EXPECTED_FAILED_CHECKS["RobustGMMDAE"]["check_methods_sample_order_invariance"] = (
+    "CPU float32 matrix kernels round a row by its position in the batch: one "
+    "score of the check's fit differs by 1.8e-7 relative where the check allows "
+    "1e-7; tests/test_contract.py::test_methods_do_not_depend_on_batches_or_order "
+    "checks the same point at float32 tolerance"
+)
 
 
 def make_test_instance(estimator_class, **overrides):
@@ -149,7 +175,7 @@ class DetectorTestData:
 
 
 def make_detector_data(
-    estimator, *, n_train=40, n_test=8, size=16, random_state=0
+    estimator, *, n_train=50, n_test=8, size=16, random_state=0
 ) -> DetectorTestData:
     """Small data that ``estimator`` (an instance or a class) can fit.
 
@@ -166,7 +192,7 @@ def make_detector_data(
     ----------
     estimator : BaseDeepDetector or type
         The detector (or its class).
-    n_train : int, default=40
+    n_train : int, default=50
         Normal training samples.
     n_test : int, default=8
         Normal test samples, and as many anomalies.
@@ -184,7 +210,7 @@ def make_detector_data(
     >>> from skanomaly import DenoisingAE, PuzzleAE
     >>> from skanomaly.utils._testing import make_detector_data
     >>> make_detector_data(PuzzleAE).X_train.shape
-    (40, 1, 16, 16)
+    (50, 1, 16, 16)
     >>> make_detector_data(DenoisingAE).X_test.shape
     (16, 16)
     """
@@ -243,3 +269,23 @@ def training_scores(detector, X) -> np.ndarray:
     puzzle_only = copy.deepcopy(detector)
     puzzle_only.set_params(anomaly_score="puzzle")
     return puzzle_only.score_samples(X)
+
+
+def held_out_rows(detector, n_samples: int):
+    """``(train_rows, calibration_rows)`` that ``detector.fit`` splits ``n_samples``
+    rows into (an int ``random_state`` and a held-out ``calibration``).
+
+    Examples
+    --------
+    >>> from skanomaly import DenoisingAE
+    >>> from skanomaly.utils._testing import held_out_rows
+    >>> train, held_out = held_out_rows(DenoisingAE(random_state=0), 50)
+    >>> len(train), len(held_out)
+    (40, 10)
+    """
+    from skanomaly.calibration import calibration_split
+    from skanomaly.utils._torch import derive_seed
+
+    return calibration_split(
+        n_samples, detector.calibration, derive_seed(detector.random_state)
+    )

@@ -77,12 +77,13 @@ def test_to_pyod_is_a_pyod_detector(pyod_dae, digits):
         pyod_dae.decision_function(X_test), -inner.score_samples(X_test)
     )
     assert pyod_dae.decision_scores_.dtype == np.float64
-    # PyOD's own threshold rule, labels in {0, 1}
-    assert pyod_dae.threshold_ == np.percentile(pyod_dae.decision_scores_, 90)
+    # the detector's threshold, calibrated on held-out rows, not PyOD's
+    # percentile of the training scores; labels in {0, 1}
+    assert pyod_dae.threshold_ == -inner.offset_
+    assert inner.contamination == pyod_dae.contamination == 0.1
     np.testing.assert_array_equal(
         pyod_dae.labels_, (pyod_dae.decision_scores_ > pyod_dae.threshold_).astype(int)
     )
-    assert pyod_dae.labels_.sum() == 12  # contamination 0.1 of 120 rows
     labels = pyod_dae.predict(X_test)
     assert set(np.unique(labels)) <= {0, 1}
     np.testing.assert_array_equal(
@@ -376,3 +377,17 @@ FROM_PYOD_EXPECTED_FAILURES: dict[str, dict[str, str]] = {"IForest": {}, "KNN": 
 )
 def test_from_pyod_sklearn_checks(estimator, check):
     check(estimator)
+
+
+def test_to_pyod_carries_the_calibrated_threshold_and_its_contamination(digits):
+    X_train, X_test, _ = digits
+    det = DenoisingAE(hidden_dims=(16, 4), max_epochs=2, device="cpu", random_state=0)
+    adapter = to_pyod(det, contamination=0.2).fit(X_train)
+    assert adapter.estimator_.contamination == 0.2
+    assert adapter.threshold_ == -adapter.estimator_.offset_
+    np.testing.assert_array_equal(
+        adapter.predict(X_test), (adapter.estimator_.predict(X_test) == -1).astype(int)
+    )
+    # calibration="training": PyOD's own rule on the training scores
+    plain = to_pyod(clone(det).set_params(calibration="training")).fit(X_train)
+    assert plain.threshold_ == np.percentile(plain.decision_scores_, 90)

@@ -137,7 +137,8 @@ def test_scoring_runs_both_networks_in_eval_mode(fitted, digits):
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 def test_connective_training_set_is_balanced_and_labelled(digits):
     X, _, _ = digits
-    det = CRBND(**TINY)
+    # every row trains (no calibration rows held out): 40 rows, 80 samples
+    det = CRBND(**TINY, calibration="training")
     captured = {}
     original = CRBND._connective_samples
 
@@ -259,7 +260,9 @@ def test_same_seed_same_scores_and_pickle(digits):
 def test_pipeline_end_to_end_on_flat_images(digits):
     X, X_test, y_test = digits
     flat = FunctionTransformer(lambda A: A.reshape(len(A), -1))
-    pipe = make_pipeline(flat, CRBND(**TINY, input_shape=(1, 8, 8)))
+    pipe = make_pipeline(
+        flat, CRBND(**TINY, input_shape=(1, 8, 8), calibration="training")
+    )
     pipe.fit(X)
     labels = pipe.predict(X_test)
     assert set(np.unique(labels)) <= {-1, 1}
@@ -350,6 +353,8 @@ class _Pairs(Dataset):
 #: a classifier that learns something in 10 epochs (training accuracy 0.71)
 STREAM = {
     **TINY,
+    # every row trains: the test counts the connective samples
+    "calibration": "training",
     "classifier_epochs": 10,
     "classifier_width": 8,
     "classifier_lr": 3e-3,

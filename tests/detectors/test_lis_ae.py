@@ -131,11 +131,21 @@ def test_relative_gamma_is_a_multiple_of_the_phase1_error(phase1_only, digits):
 
 def test_auto_phase2_budget(digits):
     X = digits[0][:50]  # batch 8: 7 steps an epoch; 300 steps need 43 epochs
-    det = LISAE(**{**SMALL, "batch_size": "auto"}, max_epochs=2, random_state=0)
+    det = LISAE(
+        **{**SMALL, "batch_size": "auto"},
+        max_epochs=2,
+        random_state=0,
+        calibration="training",  # all 50 rows train
+    )
     det.fit(X)
     assert det.batch_size_ == 8
     assert det.n_epochs_per_stage_[LATENT_SHAPING] == math.ceil(300 / 7)
-    det = LISAE(**{**SMALL, "batch_size": 64}, max_epochs=2, random_state=0)
+    det = LISAE(
+        **{**SMALL, "batch_size": 64},
+        max_epochs=2,
+        random_state=0,
+        calibration="training",
+    )
     assert det.fit(X).n_epochs_per_stage_[LATENT_SHAPING] == 300
 
 
@@ -400,7 +410,8 @@ def test_defaults_leave_the_plateau_on_50_rows():
     latent = rng.normal(size=(50, 3))
     X = np.tanh(latent @ rng.normal(size=(3, 12)))
     det = LISAE(device="cpu", random_state=0).fit(X)  # no ConvergenceWarning
-    assert det.batch_size_ == 8 and det.n_epochs_per_stage_[FEATURE_EXTRACTION] == 86
+    # 40 rows train (10 calibrate): 5 steps an epoch, 120 epochs for 600 steps
+    assert det.batch_size_ == 8 and det.n_epochs_per_stage_[FEATURE_EXTRACTION] == 120
 
 
 def test_docs_first_example_runs():

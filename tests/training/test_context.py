@@ -22,7 +22,8 @@ def test_fit_fills_the_context():
     ctx = det.ctx_
     assert isinstance(ctx, FitContext)
     assert ctx.input_shape == (1, 2, 3) and ctx.n_features == 6
-    assert ctx.X.shape == (20, 6) and ctx.X.dtype == np.float32
+    # 4 of the 20 rows are held out to calibrate the threshold
+    assert ctx.X.shape == (16, 6) and ctx.X.dtype == np.float32
     assert ctx.device == det.device_ and isinstance(ctx.seed, int)
     assert ctx.arrays == {}
     assert ctx.history is det.history_ and ctx.stage_epochs == det.n_epochs_per_stage_

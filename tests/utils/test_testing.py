@@ -10,7 +10,7 @@ from skanomaly.utils._testing import make_detector_data, make_test_instance
 
 @pytest.mark.parametrize(
     ("cls", "train_shape", "sample_shape"),
-    [(DenoisingAE, (40, 16), (16,)), (PuzzleAE, (40, 1, 16, 16), (1, 16, 16))],
+    [(DenoisingAE, (50, 16), (16,)), (PuzzleAE, (50, 1, 16, 16), (1, 16, 16))],
 )
 def test_data_layout_follows_the_detector(cls, train_shape, sample_shape):
     data = make_detector_data(cls)
