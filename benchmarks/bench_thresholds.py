@@ -361,13 +361,20 @@ def main(argv=None):
     parser.add_argument("--skip-fashion-mnist", action="store_true")
     parser.add_argument("--families", nargs="*", default=None)
     parser.add_argument("--output", default="thresholds")
+    parser.add_argument(
+        "--report-only",
+        action="store_true",
+        help="write the report from the checkpoint's rows, fitting nothing",
+    )
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     checkpoint = Checkpoint(RESULTS / f"{args.output}.jsonl")
     generators = [digits_tasks(), adbench_tasks(args.data)]
     if not args.skip_fashion_mnist:
         generators.append(fashion_mnist_tasks())
-    rows = []
+    if args.report_only:
+        generators = []
+    rows = [] if not args.report_only else list(checkpoint.rows.values())
     for tasks in generators:
         for task in tasks:
             if args.families and task["family"] not in args.families:
