@@ -28,8 +28,9 @@ Tasks (normal rows split before any fit; nothing is tuned here):
   (8x8 images, ``input_shape=(1, 8, 8)``; PuzzleAE and CRBND on digits 0, 3
   and 7 only, as they take 15 s a fit).
 - ``adbench``: the small sets (at most 4,000 rows, at most 200 features) of
-  the ADBench development panel (``$SKANOMALY_DATA``, default
-  ``../shared/data/adbench``), as novelty detection: 60 % of the normal rows
+  the ADBench development panel, read by :func:`skanomaly.datasets.load_adbench`
+  from ``--data``, else ``$SKANOMALY_DATA``, else ``../shared/data/adbench``,
+  as novelty detection: 60 % of the normal rows
   (at most 3,000) train, the other normal rows and every anomaly test,
   MinMax-scaled on the training rows.
 - ``fashion-mnist``: protocol 2, classes 0, 6 and 8: the class's 6,000
@@ -73,7 +74,7 @@ from skanomaly.calibration import (
     conformal_threshold,
     select_anomalies,
 )
-from skanomaly.datasets import load_fashion_mnist
+from skanomaly.datasets import list_adbench, load_adbench, load_fashion_mnist
 from skanomaly.metrics import novelty_roc_auc
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -86,9 +87,12 @@ IMAGE_ONLY = ("PuzzleAE", "CRBND")
 ADBENCH_MAX_ROWS, ADBENCH_MAX_FEATURES = 4000, 200
 
 
-def default_data_folder() -> Path:
-    here = Path(__file__).resolve().parents[2] / "shared" / "data" / "adbench"
-    return Path(os.environ.get("SKANOMALY_DATA", here))
+def default_data_folder() -> Path | None:
+    """``$SKANOMALY_DATA`` when set (:func:`load_adbench` reads it), else the
+    development panel beside the checkout."""
+    if os.environ.get("SKANOMALY_DATA"):
+        return None
+    return Path(__file__).resolve().parents[2] / "shared" / "data" / "adbench"
 
 
 def digits_tasks():
@@ -112,13 +116,12 @@ def digits_tasks():
         }
 
 
-def adbench_tasks(folder: Path):
-    files = sorted(folder.glob("*.npz"))
-    if not files:
+def adbench_tasks(folder: Path | None):
+    names = list_adbench(data_home=folder)
+    if not names:
         print(f"adbench skipped: no .npz files in {folder}", file=sys.stderr)
-    for path in files:
-        with np.load(path) as data:
-            X, y = data["X"].astype(np.float64), data["y"].astype(int)
+    for name in names:
+        X, y = load_adbench(name, data_home=folder, return_X_y=True)
         if len(X) > ADBENCH_MAX_ROWS or X.shape[1] > ADBENCH_MAX_FEATURES:
             continue
         rng = np.random.RandomState(SEED)
@@ -129,7 +132,7 @@ def adbench_tasks(folder: Path):
         scaler = MinMaxScaler().fit(X[train])
         yield {
             "family": "adbench",
-            "task": path.stem,
+            "task": name,
             "input_shape": None,
             "X_train": scaler.transform(X[train]).astype(np.float32),
             "X_normal": scaler.transform(X[test_normal]).astype(np.float32),
