@@ -343,3 +343,18 @@ def test_scorers_read_plus_minus_one_labels_the_scikit_learn_way(digit_zero):
         auc = scorer(det, X, y_pm)
     assert auc > 0.9
     assert scorer(det, X, (y_pm == -1).astype(int)) == auc
+
+
+def test_inlier_only_passes_calibration_through(digit_zero):
+    X_train, X_normal, X_other = digit_zero
+    X = np.r_[X_train, X_other[:30]]
+    y = np.r_[np.zeros(len(X_train)), np.ones(30)]
+    det = DenoisingAE(hidden_dims=(32, 8), max_epochs=20, device="cpu", random_state=0)
+    wrapped = InlierOnly(det).fit(X, y)
+    np.testing.assert_array_equal(
+        wrapped.conformal_pvalues(X_normal),
+        wrapped.estimator_.conformal_pvalues(X_normal),
+    )
+    assert wrapped.calibrate(X_normal) is wrapped
+    assert wrapped.estimator_.calibration_source_ == "calibrate"
+    assert wrapped.offset_ == wrapped.estimator_.offset_

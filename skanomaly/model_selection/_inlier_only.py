@@ -244,6 +244,41 @@ class InlierOnly(MetaEstimatorMixin, OutlierMixin, BaseEstimator):
         """
         return self.fit(X, y, **fit_params).predict(X)
 
+    @available_if(_estimator_has("conformal_pvalues"))
+    def conformal_pvalues(self, X):
+        """Conformal p-values from the fitted detector (small = anomalous).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or image array
+            Samples to test.
+
+        Returns
+        -------
+        pvalues : ndarray of shape (n_samples,)
+            ``estimator_.conformal_pvalues(X)``.
+        """
+        check_is_fitted(self, "estimator_")
+        return self.estimator_.conformal_pvalues(X)
+
+    @available_if(_estimator_has("calibrate"))
+    def calibrate(self, X):
+        """Recalibrate the fitted detector's threshold on normal rows.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or image array
+            Normal samples the detector did not train on.
+
+        Returns
+        -------
+        self : object
+            The meta-estimator, its detector recalibrated.
+        """
+        check_is_fitted(self, "estimator_")
+        self.estimator_.calibrate(X)
+        return self
+
     @available_if(_estimator_has("encode"))
     def encode(self, X):
         """Latent codes from the fitted detector (skanomaly autoencoders).
