@@ -407,6 +407,25 @@ class BaseDeepDetector(OutlierMixin, BaseEstimator, metaclass=ABCMeta):
                 max_epochs = max(max_epochs, min(longer, self._auto_max_epochs))
         return int(batch_size), int(max_epochs)
 
+    def _steps_per_epoch(self, n_samples: int, batch_size: int) -> int:
+        """Optimiser steps of one epoch over ``n_samples`` rows."""
+        return -(-int(n_samples) // int(batch_size))
+
+    def _training_budget(self, n_rows: int, n_train: int) -> tuple[int, int]:
+        """``(batch_size, max_epochs)`` for ``n_train`` of the ``n_rows`` rows
+        passed to ``fit`` (the others calibrate the threshold).
+
+        The budget is resolved for all ``n_rows`` (:meth:`_resolve_budget`);
+        an ``"auto"`` epoch count is then stretched so that the training rows
+        get the same number of optimiser steps: holding rows out for the
+        threshold does not shorten training. An int ``max_epochs`` is kept.
+        """
+        batch_size, max_epochs = self._resolve_budget(n_rows)
+        if self.max_epochs == "auto" and n_train < n_rows:
+            steps = max_epochs * self._steps_per_epoch(n_rows, batch_size)
+            max_epochs = -(-steps // self._steps_per_epoch(n_train, batch_size))
+        return int(batch_size), int(max_epochs)
+
     def _registered_modules(self) -> list[nn.Module]:
         """Every module and criterion registered with skorch on ``net_``."""
         net = self.net_
@@ -516,7 +535,7 @@ class BaseDeepDetector(OutlierMixin, BaseEstimator, metaclass=ABCMeta):
             train_rows, calibration_rows = self._calibration_rows(rows.n_samples, seed)
             # the budget depends on the number of rows only; every read of the
             # data, the scaling pass included, is one batch
-            self.batch_size_, _ = self._resolve_budget(len(train_rows))
+            self.batch_size_, _ = self._resolve_budget(rows.n_samples)
             self.scaler_ = UnitIntervalScaler(self.scaling).fit_bounds(
                 *feature_bounds(rows, self.batch_size_, train_rows)
             )
@@ -933,7 +952,10 @@ class BaseDeepDetector(OutlierMixin, BaseEstimator, metaclass=ABCMeta):
         else:
             self.device_ = str(accelerator.device)
         self._warn_if_amp_ignored()
-        self.batch_size_, max_epochs = self._resolve_budget(len(X_net))
+        n_calibration = 0 if X_calibration is None else len(X_calibration)
+        self.batch_size_, max_epochs = self._training_budget(
+            len(X_net) + n_calibration, len(X_net)
+        )
         ctx = FitContext(
             X=X_net,
             arrays=arrays,

@@ -358,3 +358,15 @@ def test_inlier_only_passes_calibration_through(digit_zero):
     assert wrapped.calibrate(X_normal) is wrapped
     assert wrapped.estimator_.calibration_source_ == "calibrate"
     assert wrapped.offset_ == wrapped.estimator_.offset_
+
+
+def test_held_out_rows_do_not_shorten_the_auto_budget():
+    X = np.random.RandomState(0).uniform(size=(600, 5))
+    held_out = DenoisingAE(hidden_dims=(4, 2), device="cpu", random_state=0)
+    every_row = clone(held_out).set_params(calibration="training")
+    # 600 rows: batch 64, 10 steps an epoch, 60 epochs for 600 steps; the 480
+    # training rows take 8 steps an epoch, so 75 epochs keep the 600 steps
+    assert every_row._training_budget(600, 600) == (64, 60)
+    assert held_out._training_budget(600, 480) == (64, 75)
+    # an explicit epoch count is kept
+    assert clone(held_out).set_params(max_epochs=7)._training_budget(600, 480)[1] == 7

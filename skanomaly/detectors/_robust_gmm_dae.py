@@ -532,6 +532,10 @@ class RobustGMMDAE(BaseDeepDetector):
             )
         return self.architecture
 
+    def _steps_per_epoch(self, n_samples: int, batch_size: int) -> int:
+        # the last, smaller batch of an epoch is dropped
+        return max(int(n_samples) // int(batch_size), 1)
+
     def _resolve_budget(self, n_samples: int) -> tuple[int, int]:
         batch_size, max_epochs = super()._resolve_budget(n_samples)
         if self.max_epochs == "auto" and n_samples > batch_size:

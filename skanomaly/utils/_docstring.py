@@ -36,6 +36,8 @@ SHARED_DOCS = {
         optimiser steps and at least 10 epochs, so that small data sets leave
         the initial plateau (50 rows: 86 epochs of 7 steps) and large ones are
         not over-trained (a Fashion-MNIST class of 6,000 images: 10 epochs).
+        The steps are counted for all the rows passed to ``fit``: the rows
+        held out for the threshold (``calibration``) do not shorten training.
         The paper's count is in :meth:`paper_params`.
     batch_size : int or "auto", default="auto"
         Mini-batch size for training and scoring. ``"auto"``: an eighth of the
@@ -48,6 +50,8 @@ SHARED_DOCS = {
         data longer, up to 5,000 steps within at most 50 epochs (a
         Fashion-MNIST class of 6,000 images: 50 epochs of 94 steps; 60,000
         images: 10 epochs).
+        The steps are counted for all the rows passed to ``fit``: the rows
+        held out for the threshold (``calibration``) do not shorten training.
         The paper's count is in :meth:`paper_params`.
     batch_size : int or "auto", default="auto"
         Mini-batch size for training and scoring. ``"auto"``: an eighth of the

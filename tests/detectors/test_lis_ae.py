@@ -410,8 +410,9 @@ def test_defaults_leave_the_plateau_on_50_rows():
     latent = rng.normal(size=(50, 3))
     X = np.tanh(latent @ rng.normal(size=(3, 12)))
     det = LISAE(device="cpu", random_state=0).fit(X)  # no ConvergenceWarning
-    # 40 rows train (10 calibrate): 5 steps an epoch, 120 epochs for 600 steps
-    assert det.batch_size_ == 8 and det.n_epochs_per_stage_[FEATURE_EXTRACTION] == 120
+    # 40 rows train (10 calibrate): 5 steps an epoch, and as many steps as 50
+    # rows would get (86 epochs of 7 steps, 602): 121 epochs
+    assert det.batch_size_ == 8 and det.n_epochs_per_stage_[FEATURE_EXTRACTION] == 121
 
 
 def test_docs_first_example_runs():

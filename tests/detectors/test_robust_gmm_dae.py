@@ -121,7 +121,8 @@ def test_defaults_leave_the_plateau_on_small_data(digits):
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
         det = RobustGMMDAE(device="cpu", random_state=0).fit(X_blobs)
-        # 40 rows train (10 calibrate): 5 batches an epoch, 600 steps
+        # 40 rows train (10 calibrate): 5 full batches an epoch, the 600 steps
+        # that 50 rows would get
         assert det.batch_size_ == 8 and det.n_epochs_ == 120
         RobustGMMDAE(device="cpu", random_state=0).fit(digits[0])
 
