@@ -368,5 +368,6 @@ def test_held_out_rows_do_not_shorten_the_auto_budget():
     # training rows take 8 steps an epoch, so 75 epochs keep the 600 steps
     assert every_row._training_budget(600, 600) == (64, 60)
     assert held_out._training_budget(600, 480) == (64, 75)
+    assert held_out.fit(X).n_epochs_ == 75
     # an explicit epoch count is kept
     assert clone(held_out).set_params(max_epochs=7)._training_budget(600, 480)[1] == 7

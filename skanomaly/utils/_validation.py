@@ -1,6 +1,9 @@
-"""Input handling shared by the detectors: image shapes and the [0, 1] scaling."""
+"""Input handling shared by the detectors: image shapes, the [0, 1] scaling, and
+the labels a novelty detector ignores."""
 
 from __future__ import annotations
+
+import warnings
 
 import numpy as np
 
@@ -157,3 +160,32 @@ class UnitIntervalScaler:
 def _unit_range(span: np.ndarray) -> np.ndarray:
     span = np.asarray(span, dtype=np.float64)
     return np.where(span > np.finfo(np.float32).eps, span, 1.0)
+
+
+def warn_if_labels_ignored(y, name: str) -> None:
+    """Warn when a novelty detector's ``fit`` gets a ``y`` of several classes.
+
+    Novelty detectors train on every row and ignore ``y``: rows labelled as
+    outliers are trained on as normal, which is what happens when a bare
+    detector goes into ``GridSearchCV`` or ``cross_val_score`` with labels.
+    """
+    if y is None:
+        return
+    try:
+        values = np.unique(np.asarray(y).ravel())
+    except (TypeError, ValueError):  # labels numpy cannot sort: not ours to judge
+        return
+    if len(values) < 2:
+        return
+    shown = values[:4].tolist() + (["..."] if len(values) > 4 else [])
+    warnings.warn(
+        f"{name}.fit got a y with {len(values)} distinct labels {shown}, but it "
+        "ignores y and trains on every row, outliers included. To train on the "
+        "inliers of y (in GridSearchCV and cross_val_score too), wrap it: "
+        "skanomaly.model_selection.InlierOnly(detector). Score with "
+        "skanomaly.metrics.get_novelty_scorer: scikit-learn's scoring='roc_auc' "
+        "reads decision_function, which is higher for normal rows, so it "
+        "inverts the AUC when 1 marks the anomalies.",
+        UserWarning,
+        stacklevel=4,  # the caller of fit, past scikit-learn's wrapper
+    )
