@@ -26,8 +26,9 @@ from skanomaly.benchmarking import (
 _EPILOG = """\
 examples:
   skanomaly benchmark
-      DenoisingAE, IsolationForest and PyOD's KNN on scikit-learn's digits, every
-      digit as the normal class in turn, quick budget (under a minute on 2 cores)
+      DenoisingAE, ARAE, LISAE, IsolationForest and PyOD's KNN on scikit-learn's
+      digits, every digit as the normal class in turn, each detector at its
+      defaults (about a minute on 2 cores)
   skanomaly benchmark --dataset fashion-mnist --normal-class 0 3 \\
       --detectors denoising-ae pyod-autoencoder --epochs 50 --output fmnist.md
   skanomaly benchmark --dataset mnist --data-home ~/data --budget standard \\

@@ -275,10 +275,10 @@ class PuzzleAE(BaseDeepDetector):
         spatial means of the U-Net's encoder levels (the puzzle solver's own
         features of the unshuffled image) to the training images' (OAS-shrunk
         covariance), each divided by its median absolute deviation over the
-        held-out images. At the CPU default budget it
-        scores 3.0 and 5.1 points of ROC AUC above ``"puzzle"`` on
-        Fashion-MNIST validation tasks of classes 0 and 6
-        (benchmarks/results/puzzle_ae_tune.md). Can be changed after ``fit``.
+        held-out images. It was chosen over ``"puzzle"`` on Fashion-MNIST
+        validation tasks (the figures are in docs/puzzle_ae.md). Can be
+        changed after ``fit`` (then call :meth:`calibrate` before
+        ``predict``).
     validation_fraction : float, default=0.15
         Share of the training images held out (with ``random_state``, not
         trained on) to compute the per-permutation normalisers ``c_i``. 0 trains

@@ -300,13 +300,10 @@ class RobustGMMDAE(BaseDeepDetector):
         ``-log p(Enc(x))`` under the prior, or the sum of the two, each
         standardised with its training mean and standard deviation
         (``score_center_``, ``score_scale_``). Read at scoring time, so it
-        may be changed after ``fit``. The default won on validation tasks
-        made from training data only (benchmarks/tune_robust_gmm_dae.py,
-        results/robust_gmm_dae_tune.md): mean ROC AUC 0.996 (reconstruction),
-        0.995 (combined) and 0.602 (likelihood) on one-class digits, 0.910,
-        0.897 and 0.596 on one-class tasks of the Fashion-MNIST training
-        split. One class does not fill the prior's modes, so the codes'
-        likelihood ranks poorly.
+        may be changed after ``fit`` (then call :meth:`calibrate` before
+        ``predict``). The default won on validation tasks made from training
+        data only (the figures are in docs/robust_gmm_dae.md): one class does
+        not fill the prior's modes, so the codes' likelihood ranks poorly.
     hidden_dims : tuple of int, default=(200, 200, 200, 200)
         Widths of the fully connected encoder's hidden layers (the paper's
         four of 200); the decoder mirrors them.
