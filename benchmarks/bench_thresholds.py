@@ -1,7 +1,7 @@
 """Decisions on unseen normal data: realised false-positive rates of ``predict``.
 
-Every detector is fitted at its defaults (seed 0, one torch thread) three
-ways, and ``predict`` is read on *held-out* normal rows and anomalies at
+Every detector is fitted at its defaults (seed 0, or ``--seeds``; one torch
+thread) three ways, and ``predict`` is read on *held-out* normal rows and anomalies at
 ``contamination`` 0.01, 0.05 and 0.1 (one fit serves all three: ``offset_``
 follows ``set_params(contamination=...)``):
 
@@ -84,7 +84,6 @@ CONTAMINATIONS = (0.01, 0.05, 0.1)
 #: counts its steps over every row passed to fit, held-out ones included)
 ROW_VERSIONS = {"training": 1, "held-out": 2, "cv5": 1}
 FDR = 0.1
-SEED = 0
 TABULAR = ("DenoisingAE", "ARAE", "LISAE", "RobustGMMDAE")
 IMAGE_ONLY = ("PuzzleAE", "CRBND")
 #: the ADBench sets small enough for this benchmark (rows, features)
@@ -99,16 +98,17 @@ def default_data_folder() -> Path | None:
     return Path(__file__).resolve().parents[2] / "shared" / "data" / "adbench"
 
 
-def digits_tasks():
+def digits_tasks(seed=0):
     X, y = load_digits(return_X_y=True)
     X = X.astype(np.float32) / np.float32(16.0)
     for digit in range(10):
-        rng = np.random.RandomState(SEED + digit)
+        rng = np.random.RandomState(seed + digit)
         normal = rng.permutation(np.flatnonzero(y == digit))
         others = rng.permutation(np.flatnonzero(y != digit))
         train, test_normal = normal[:120], normal[120:]
         yield {
             "family": "digits",
+            "seed": seed,
             "task": f"digits-{digit}",
             "input_shape": (1, 8, 8),
             "X_train": X[train],
@@ -120,7 +120,7 @@ def digits_tasks():
         }
 
 
-def adbench_tasks(folder: Path | None):
+def adbench_tasks(folder: Path | None, seed=0):
     names = list_adbench(data_home=folder)
     if not names:
         print(f"adbench skipped: no .npz files in {folder}", file=sys.stderr)
@@ -128,7 +128,7 @@ def adbench_tasks(folder: Path | None):
         X, y = load_adbench(name, data_home=folder, return_X_y=True)
         if len(X) > ADBENCH_MAX_ROWS or X.shape[1] > ADBENCH_MAX_FEATURES:
             continue
-        rng = np.random.RandomState(SEED)
+        rng = np.random.RandomState(seed)
         normal = rng.permutation(np.flatnonzero(y == 0))
         anomalies = np.flatnonzero(y == 1)
         n_train = min(int(0.6 * len(normal)), 3000)
@@ -136,6 +136,7 @@ def adbench_tasks(folder: Path | None):
         scaler = MinMaxScaler().fit(X[train])
         yield {
             "family": "adbench",
+            "seed": seed,
             "task": name,
             "input_shape": None,
             "X_train": scaler.transform(X[train]).astype(np.float32),
@@ -146,7 +147,7 @@ def adbench_tasks(folder: Path | None):
         }
 
 
-def fashion_mnist_tasks(classes=(0, 6, 8), per_other_class=111):
+def fashion_mnist_tasks(classes=(0, 6, 8), per_other_class=111, seed=0):
     try:
         train = load_fashion_mnist(split="train")
         test = load_fashion_mnist(split="test")
@@ -154,7 +155,7 @@ def fashion_mnist_tasks(classes=(0, 6, 8), per_other_class=111):
         print(f"fashion-mnist skipped: {exc}", file=sys.stderr)
         return
     for k in classes:
-        rng = np.random.RandomState(SEED + k)
+        rng = np.random.RandomState(seed + k)
         others = np.concatenate(
             [
                 rng.choice(np.flatnonzero(test.target == c), per_other_class, False)
@@ -164,6 +165,7 @@ def fashion_mnist_tasks(classes=(0, 6, 8), per_other_class=111):
         )
         yield {
             "family": "fashion-mnist",
+            "seed": seed,
             "task": f"fashion-mnist-{k}",
             "input_shape": (1, 28, 28),
             "X_train": train.data[train.target == k],
@@ -174,11 +176,11 @@ def fashion_mnist_tasks(classes=(0, 6, 8), per_other_class=111):
         }
 
 
-def make_detector(name: str, input_shape, **params):
+def make_detector(name: str, input_shape, seed=0, **params):
     cls = getattr(skanomaly, name)
     if input_shape is not None:
         params["input_shape"] = input_shape
-    return cls(device="cpu", random_state=SEED, **params)
+    return cls(device="cpu", random_state=seed, **params)
 
 
 def fit(template, X):
@@ -209,9 +211,11 @@ def fdr_selection(calibration_scores, normal_scores, anomaly_scores):
 
 def measure(task, name, strategy, fitted_training=None):
     """One row: fit (or reuse) and read the decisions at every level."""
+    seed = task["seed"]
     template = make_detector(
         name,
         task["input_shape"],
+        seed,
         calibration="training" if strategy in ("training", "cv5") else 0.2,
     )
     X_train = task["X_train"]
@@ -219,7 +223,7 @@ def measure(task, name, strategy, fitted_training=None):
         det, fit_s = fitted_training
         plateau = False
         calibration = np.empty(len(X_train))
-        folds = KFold(5, shuffle=True, random_state=SEED).split(X_train)
+        folds = KFold(5, shuffle=True, random_state=seed).split(X_train)
         for train_rows, held_rows in folds:
             fold, seconds, fold_plateau = fit(template, X_train[train_rows])
             calibration[held_rows] = fold.score_samples(X_train[held_rows])
@@ -234,6 +238,7 @@ def measure(task, name, strategy, fitted_training=None):
     row = {
         "family": task["family"],
         "task": task["task"],
+        "seed": seed,
         "detector": name,
         "strategy": strategy,
         "version": ROW_VERSIONS[strategy],
@@ -399,7 +404,21 @@ def main(argv=None):
     parser.add_argument("--data", type=Path, default=default_data_folder())
     parser.add_argument("--skip-fashion-mnist", action="store_true")
     parser.add_argument("--families", nargs="*", default=None)
+    parser.add_argument("--detectors", nargs="*", default=None)
+    parser.add_argument(
+        "--strategies",
+        nargs="*",
+        default=None,
+        help="of training, held-out, cv5 (default: all; cv5 needs training)",
+    )
     parser.add_argument("--output", default="thresholds")
+    parser.add_argument(
+        "--seeds",
+        type=int,
+        nargs="+",
+        default=[0],
+        help="seeds of the splits and the detectors (default: 0)",
+    )
     parser.add_argument(
         "--report-only",
         action="store_true",
@@ -408,9 +427,11 @@ def main(argv=None):
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     checkpoint = Checkpoint(RESULTS / f"{args.output}.jsonl")
-    generators = [digits_tasks(), adbench_tasks(args.data)]
-    if not args.skip_fashion_mnist:
-        generators.append(fashion_mnist_tasks())
+    generators = []
+    for seed in args.seeds:
+        generators += [digits_tasks(seed), adbench_tasks(args.data, seed)]
+        if not args.skip_fashion_mnist:
+            generators.append(fashion_mnist_tasks(seed=seed))
     if args.report_only:
         generators = []
     rows = []
@@ -425,21 +446,25 @@ def main(argv=None):
             if args.families and task["family"] not in args.families:
                 continue
             for name in task["detectors"]:
+                if args.detectors and name not in args.detectors:
+                    continue
                 strategies = ["training", "held-out"] + (["cv5"] if task["cv"] else [])
+                if args.strategies:
+                    strategies = [s for s in strategies if s in args.strategies]
                 keys = {
                     strategy: task_fingerprint(
                         {
                             "task": task["task"],
                             "detector": name,
                             "strategy": strategy,
-                            "seed": SEED,
+                            "seed": task["seed"],
                             "version": ROW_VERSIONS[strategy],
                         }
                     )
                     for strategy in strategies
                 }
                 # cv5 reuses the training fit: refit it when cv5 is missing
-                need_model = task["cv"] and keys["cv5"] not in checkpoint.rows
+                need_model = "cv5" in keys and keys["cv5"] not in checkpoint.rows
                 fitted = None
                 for strategy in strategies:
                     key = keys[strategy]
@@ -464,7 +489,7 @@ def main(argv=None):
                         flush=True,
                     )
     metadata = {
-        "seed": SEED,
+        "seeds": sorted({row.get("seed", 0) for row in rows}),
         "torch_threads": 1,
         "contaminations": CONTAMINATIONS,
         "fdr": FDR,
@@ -477,7 +502,7 @@ def main(argv=None):
     header = [
         "# Decisions on unseen normal data (benchmarks/bench_thresholds.py)",
         "",
-        f"Seed {SEED}, defaults, one torch thread, CPU. Environment: "
+        f"Seeds {metadata['seeds']}, defaults, one torch thread, CPU. Environment: "
         + ", ".join(f"{k} {v}" for k, v in env.items() if isinstance(v, str | int)),
         "",
     ]
