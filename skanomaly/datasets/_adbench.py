@@ -3,14 +3,13 @@ read from a folder the user names; nothing is downloaded."""
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
 import numpy as np
 from sklearn.utils import Bunch
 
-from skanomaly.datasets._vision import DATA_ENV_VAR
+from skanomaly.datasets._vision import DATA_ENV_VAR, data_roots
 
 #: the sub-folder of a data home that may hold the files
 ADBENCH_FOLDER = "adbench"
@@ -20,16 +19,8 @@ def _roots(data_home) -> list[Path]:
     """Folders that may hold the ``.npz`` files, in search order: ``data_home``,
     then each entry of ``$SKANOMALY_DATA``; each root and its ``adbench``
     sub-folder."""
-    roots = []
-    if data_home is not None:
-        roots.append(Path(data_home).expanduser())
-    roots += [
-        Path(entry).expanduser()
-        for entry in os.environ.get(DATA_ENV_VAR, "").split(os.pathsep)
-        if entry
-    ]
     folders = []
-    for root in roots:
+    for root in data_roots(data_home):
         for folder in (root, root / ADBENCH_FOLDER):
             if folder not in folders:
                 folders.append(folder)

@@ -91,26 +91,24 @@ def get_data_home(data_home=None) -> Path:
     >>> str(get_data_home("/tmp/my_data"))
     '/tmp/my_data'
     """
-    if data_home is not None:
-        return Path(data_home).expanduser()
-    env = [
-        entry for entry in os.environ.get(DATA_ENV_VAR, "").split(os.pathsep) if entry
-    ]
-    if env:
-        return Path(env[0]).expanduser()
-    return DEFAULT_DATA_HOME.expanduser()
+    roots = data_roots(data_home)
+    return roots[0] if roots else DEFAULT_DATA_HOME.expanduser()
 
 
-def _search_dirs(spec: _IdxDataset, data_home) -> list[Path]:
-    """Folders that may hold the idx files, in search order."""
-    roots = []
-    if data_home is not None:
-        roots.append(Path(data_home).expanduser())
+def data_roots(data_home=None) -> list[Path]:
+    """``data_home`` (when given), then each entry of ``$SKANOMALY_DATA``."""
+    roots = [] if data_home is None else [Path(data_home).expanduser()]
     roots += [
         Path(entry).expanduser()
         for entry in os.environ.get(DATA_ENV_VAR, "").split(os.pathsep)
         if entry
     ]
+    return roots
+
+
+def _search_dirs(spec: _IdxDataset, data_home) -> list[Path]:
+    """Folders that may hold the idx files, in search order."""
+    roots = data_roots(data_home)
     dirs = []
     for root in roots:
         dirs += [root / spec.torchvision_name / "raw", root / spec.folder, root]
