@@ -489,6 +489,7 @@ class BaseDeepDetector(
         if is_streamed(X):
             rows = self._streamed_rows(X, reset=True)
             train_rows, calibration_rows = self._calibration_rows(rows.n_samples, seed)
+            # None (no split): the scaling pass reads every row, in slices
             # the budget depends on the number of rows only; every read of the
             # data, the scaling pass included, is one batch
             self.batch_size_, _ = self._resolve_budget(rows.n_samples)
@@ -500,7 +501,7 @@ class BaseDeepDetector(
             X = self._validated_rows(X, name="X", reset=True)
             train_rows, calibration_rows = self._calibration_rows(len(X), seed)
             self.scaler_ = UnitIntervalScaler(self.scaling).fit(
-                X if calibration_rows is None else X[train_rows]
+                X if train_rows is None else X[train_rows]
             )
             X_net = None
         arrays = {}
@@ -524,11 +525,11 @@ class BaseDeepDetector(
 
     def _calibration_rows(self, n_samples: int, seed: int):
         """``(train_rows, calibration_rows)`` of a seeded split by
-        ``calibration``, or ``(all rows, None)`` for the training percentile
-        (``calibration="training"``, or a share too small to hold out a row)."""
-        everything = np.arange(n_samples)
+        ``calibration``, or ``(None, None)`` when every row trains and sets the
+        training percentile (``calibration="training"``, or a share too small
+        to hold out a row)."""
         if self.calibration == "training":
-            return everything, None
+            return None, None
         split = calibration_split(n_samples, self.calibration, seed)
         if split is None:
             warnings.warn(
@@ -540,7 +541,7 @@ class BaseDeepDetector(
                 UserWarning,
                 stacklevel=5,  # the caller of fit, past scikit-learn's wrapper
             )
-            return everything, None
+            return None, None
         return split
 
     def _owned_net_input(self, rows: np.ndarray, original) -> np.ndarray:

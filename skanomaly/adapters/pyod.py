@@ -167,13 +167,16 @@ def _make_pyod_adapter_class():
             _check_sklearn_detector(self.estimator)
             self._set_n_classes(None)
             estimator = clone(self.estimator)
-            calibrated = _has_calibrated_threshold(estimator)
-            if calibrated and isinstance(self.contamination, Real):
+            # a PyThresh object as contamination labels through PyOD's rule
+            calibrated = _has_calibrated_threshold(estimator) and isinstance(
+                self.contamination, Real
+            )
+            if calibrated:
                 estimator.set_params(contamination=self.contamination)
             self.estimator_ = estimator.fit(X, **fit_params)
             self.decision_scores_ = self._anomaly_scores(X)
             self._process_decision_scores()
-            if calibrated and isinstance(self.contamination, Real):
+            if calibrated:
                 # the threshold calibrated on held-out rows, not PyOD's
                 # percentile of the training scores (which flags more than
                 # contamination of new normal rows for a deep detector)

@@ -13,6 +13,7 @@ from skanomaly.calibration._conformal import (
     conformal_pvalues,
     conformal_threshold,
     min_calibration_rows,
+    seeded_split,
     select_anomalies,
 )
 
@@ -21,5 +22,6 @@ __all__ = [
     "conformal_pvalues",
     "conformal_threshold",
     "min_calibration_rows",
+    "seeded_split",
     "select_anomalies",
 ]

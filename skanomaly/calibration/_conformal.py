@@ -196,5 +196,19 @@ def calibration_split(n_samples: int, calibration, seed: int):
         n_calibration = math.ceil(float(calibration) * n_samples - 1e-9)
         if n_calibration < 1 or n_samples - n_calibration < 2:
             return None
+    return seeded_split(n_samples, n_calibration, seed)
+
+
+def seeded_split(n_samples: int, n_held_out: int, seed: int):
+    """``(kept_rows, held_out_rows)``: sorted row numbers, ``n_held_out`` of
+    them drawn at random with ``seed`` (numpy's global generator untouched).
+
+    Examples
+    --------
+    >>> from skanomaly.calibration import seeded_split
+    >>> kept, held_out = seeded_split(6, 2, seed=0)
+    >>> len(kept), len(held_out), sorted([*kept, *held_out]) == list(range(6))
+    (4, 2, True)
+    """
     order = np.random.RandomState(seed).permutation(n_samples)
-    return np.sort(order[n_calibration:]), np.sort(order[:n_calibration])
+    return np.sort(order[n_held_out:]), np.sort(order[:n_held_out])

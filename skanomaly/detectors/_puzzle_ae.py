@@ -17,6 +17,7 @@ from torch.optim.lr_scheduler import ReduceLROnPlateau
 from skanomaly.attacks import fgsm
 from skanomaly.augment import RandomPuzzle, puzzle_permutations
 from skanomaly.base import BaseDeepDetector
+from skanomaly.calibration import seeded_split
 from skanomaly.detectors._pathway import fit_whitening
 from skanomaly.nets import DCGANDiscriminator, PaddedNet, PuzzleErrorScore, UNet
 from skanomaly.nets.scores import FeatureDistanceScore, ScaledSumScore
@@ -508,8 +509,7 @@ class PuzzleAE(BaseDeepDetector):
             return np.arange(n_samples), np.arange(0)
         n_val = int(round(self.validation_fraction * n_samples))
         n_val = min(max(n_val, 1), n_samples - 1)
-        order = np.random.RandomState(seed).permutation(n_samples)
-        return np.sort(order[n_val:]), np.sort(order[:n_val])
+        return seeded_split(n_samples, n_val, seed)
 
     def _fit_stages(self, ctx):
         # the permutation set and the held-out split come first: the net's

@@ -11,6 +11,13 @@ from sklearn.metrics import roc_auc_score as _roc_auc_score
 from sklearn.utils.validation import check_consistent_length, column_or_1d
 
 
+def holds_predict_labels(y) -> bool:
+    """Whether the labels ``y`` are exactly -1 and 1, scikit-learn's ``predict``
+    convention (-1 marks the outliers)."""
+    values = set(np.unique(y).tolist()) if np.size(y) else set()
+    return values == {-1, 1}
+
+
 def resolve_outlier_label(y_true, outlier_label, *, stacklevel: int = 3):
     """``outlier_label``, with ``None`` resolved for the labels ``y_true``.
 
@@ -21,8 +28,7 @@ def resolve_outlier_label(y_true, outlier_label, *, stacklevel: int = 3):
     """
     if outlier_label is not None:
         return outlier_label
-    values = set(np.unique(y_true).tolist()) if np.size(y_true) else set()
-    if values == {-1, 1}:
+    if holds_predict_labels(y_true):
         warnings.warn(
             "y_true holds -1 and 1, scikit-learn's predict convention, so -1 is "
             "taken as the outlier label. Pass outlier_label=-1 (or 1, if 1 "

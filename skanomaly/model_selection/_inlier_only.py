@@ -18,6 +18,8 @@ from sklearn.utils._param_validation import HasMethods
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_consistent_length, check_is_fitted
 
+from skanomaly.metrics._ranking import holds_predict_labels
+
 
 def inlier_mask(y, outlier_label, *, caller: str) -> np.ndarray:
     """Boolean mask of the rows of ``y`` that are not ``outlier_label``.
@@ -35,8 +37,7 @@ def inlier_mask(y, outlier_label, *, caller: str) -> np.ndarray:
         y = np.ravel(y) if y.ndim == 2 and y.shape[1] == 1 else y
     if y.ndim != 1:
         raise ValueError(f"{caller} needs a 1-D y; got shape {y.shape}.")
-    values = set(np.unique(y).tolist()) if y.size else set()
-    if values == {-1, 1} and outlier_label == 1:
+    if outlier_label == 1 and holds_predict_labels(y):
         warnings.warn(
             f"y holds -1 and 1, scikit-learn's predict convention where -1 marks "
             f"outliers, but {caller} has outlier_label=1 and treats the rows with "
