@@ -22,6 +22,7 @@ from skanomaly.benchmarking import (
     get_budget,
     run_benchmark,
 )
+from skanomaly.benchmarking._data import ADBENCH_PREFIX
 
 _EPILOG = """\
 examples:
@@ -49,6 +50,18 @@ def _normal_class(text):
         ) from None
 
 
+def _dataset(text):
+    """A name of DATASETS, or adbench:NAME."""
+    if text in DATASETS or (
+        text.startswith(ADBENCH_PREFIX) and len(text) > len(ADBENCH_PREFIX)
+    ):
+        return text
+    raise argparse.ArgumentTypeError(
+        f"unknown data set {text!r}; choose one of "
+        f"{', '.join(k for k in DATASETS if k != 'adbench:NAME')} or adbench:NAME"
+    )
+
+
 def _positive_int(text):
     try:
         value = int(text)
@@ -62,6 +75,8 @@ def _positive_int(text):
 def _fraction(text):
     if text == "all":
         return None
+    if text == "auto":
+        return text
     try:
         value = float(text)
     except ValueError:
@@ -120,8 +135,9 @@ def build_parser():
     )
     bench.add_argument(
         "--dataset",
-        choices=list(DATASETS),
+        type=_dataset,
         default="digits",
+        metavar="NAME",
         help="data set: "
         + "; ".join(f"{k}: {v}" for k, v in DATASETS.items())
         + " (default: digits, which needs nothing extra)",
@@ -147,10 +163,10 @@ def build_parser():
     bench.add_argument(
         "--anomaly-fraction",
         type=_fraction,
-        default=0.5,
+        default="auto",
         metavar="F",
         help="protocol 1: share of anomalies in the test set, in (0, 1), or 'all' "
-        "to keep every anomaly (default: 0.5)",
+        "to keep every anomaly (default: 0.5; every anomaly for ADBench sets)",
     )
     bench.add_argument(
         "--detectors",

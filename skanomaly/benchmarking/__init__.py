@@ -15,7 +15,8 @@ The package has one module per concern; import the public names from here:
 - ``_budgets``: :class:`Budget`, :data:`BUDGETS`, :func:`get_budget`;
 - ``_registry``: :data:`DETECTOR_FACTORIES`, :data:`DEFAULT_DETECTORS`,
   :func:`make_detector`, :func:`describe_detectors`, :func:`paper_value`;
-- ``_data``: :data:`DATASETS`, :func:`load_benchmark_data`;
+- ``_data``: :data:`DATASETS`, :func:`load_benchmark_data`,
+  :func:`adbench_datasets`;
 - ``_environment``: :func:`environment_info`;
 - ``_results``: :class:`BenchmarkResult`, :data:`METRIC_COLUMNS`,
   :data:`TIME_COLUMNS`, :data:`TPR_LEVEL`;
@@ -24,7 +25,11 @@ The package has one module per concern; import the public names from here:
 """
 
 from skanomaly.benchmarking._budgets import BUDGETS, Budget, get_budget
-from skanomaly.benchmarking._data import DATASETS, load_benchmark_data
+from skanomaly.benchmarking._data import (
+    DATASETS,
+    adbench_datasets,
+    load_benchmark_data,
+)
 from skanomaly.benchmarking._engine import run_benchmark
 from skanomaly.benchmarking._environment import environment_info
 from skanomaly.benchmarking._registry import (
@@ -51,6 +56,7 @@ __all__ = [
     "TPR_LEVEL",
     "BenchmarkResult",
     "Budget",
+    "adbench_datasets",
     "describe_detectors",
     "environment_info",
     "get_budget",

@@ -22,6 +22,7 @@ import numpy as np
 import torch
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.preprocessing import MinMaxScaler
 
 from skanomaly.benchmarking._budgets import get_budget
 from skanomaly.benchmarking._checkpoint import Checkpoint, task_fingerprint
@@ -54,7 +55,16 @@ _ROW_SETTINGS = (
     "seed",
     "anomaly_fraction",
     "train_fraction",
+    "split",
 )
+
+#: the seed of the fixed half of a data set without an official split that
+#: ``protocol="validation"`` tunes on (the same half for every run)
+VALIDATION_SEED = 0
+
+#: the share of the normal training samples and of anomalies in the test set
+#: under protocol 1 and the validation protocol, unless the data set sets its own
+DEFAULT_TRAIN_FRACTION, DEFAULT_ANOMALY_FRACTION = 0.8, 0.5
 
 
 @contextlib.contextmanager
@@ -141,28 +151,62 @@ def _resolve_detectors(detectors, budget, seed):
     return resolved
 
 
-def _fill_input_shape(estimator, input_shape):
+def _fill_data_params(estimator, input_shape, n_features):
+    """Set ``input_shape`` and ``n_features`` where a detector leaves them None."""
     try:
         params = estimator.get_params(deep=False)
     except AttributeError:
         return estimator
     if "input_shape" in params and params["input_shape"] is None:
         estimator.set_params(input_shape=input_shape)
+    if "n_features" in params and params["n_features"] is None:
+        estimator.set_params(n_features=n_features)
     return estimator
+
+
+def _validation_part(data):
+    """``(X, y)`` a validation task is built from: the official training split,
+    or a fixed half of a data set without one. The test split is never read."""
+    if data.X_test is not None:
+        return data.X, data.y
+    rng = np.random.RandomState(VALIDATION_SEED)
+    half = np.sort(rng.permutation(len(data.y))[: len(data.y) // 2])
+    return data.X[half], data.y[half]
+
+
+def _cap(rng, arrays, limit):
+    """A seeded subset of at most ``limit`` rows of equally long arrays."""
+    if limit is None or len(arrays[0]) <= limit:
+        return arrays
+    keep = np.sort(rng.choice(len(arrays[0]), size=limit, replace=False))
+    return [array[keep] for array in arrays]
 
 
 def _split(data, group, *, protocol, train_fraction, anomaly_fraction, random_state):
     """``(X_train, X_test, y_test)`` of the one-class task of a class group."""
+    X, y = data.X, data.y
     split_kwargs = {"protocol": protocol}
-    if data.X_test is not None:
+    if protocol == "validation":
+        X, y = _validation_part(data)
+        split_kwargs["protocol"] = 1
+    elif data.X_test is not None:
         split_kwargs.update(X_test=data.X_test, y_test=data.y_test)
-    if protocol == 1:
+    if split_kwargs["protocol"] == 1:
         split_kwargs.update(
             train_fraction=train_fraction,
             anomaly_fraction=anomaly_fraction,
             random_state=random_state,
         )
-    return one_class_split(data.X, data.y, list(group), **split_kwargs)
+    X_train, X_test, y_test = one_class_split(X, y, list(group), **split_kwargs)
+    settings = data.get("split", {})
+    rng = np.random.RandomState(random_state)
+    (X_train,) = _cap(rng, [X_train], settings.get("max_train"))
+    X_test, y_test = _cap(rng, [X_test, y_test], settings.get("max_test"))
+    if settings.get("scale") == "minmax":
+        scaler = MinMaxScaler().fit(X_train)
+        X_train = scaler.transform(X_train).astype(np.float32)
+        X_test = scaler.transform(X_test).astype(np.float32)
+    return X_train, X_test, y_test
 
 
 def _measure(template, split, *, input_shape, device, on_error):
@@ -178,7 +222,9 @@ def _measure(template, split, *, input_shape, device, on_error):
     }
     try:
         with _preserved_global_random_state(device):
-            estimator = _fill_input_shape(clone(template), input_shape)
+            estimator = _fill_data_params(
+                clone(template), input_shape, int(np.prod(X_train.shape[1:]))
+            )
             start = time.perf_counter()
             with _flagging_convergence_warnings() as flagged:
                 estimator.fit(X_train)
@@ -206,8 +252,8 @@ def run_benchmark(
     normal_classes=None,
     budget="quick",
     random_state=0,
-    anomaly_fraction=0.5,
-    train_fraction=0.8,
+    anomaly_fraction="auto",
+    train_fraction="auto",
     data_home=None,
     progress=True,
     on_error="raise",
@@ -231,26 +277,34 @@ def run_benchmark(
         (keys of :data:`DETECTOR_FACTORIES`). Registry detectors are built for
         ``budget`` with ``random_state``; estimators are cloned as given.
         ``None``: :data:`DEFAULT_DETECTORS`.
-    dataset : {"digits", "fashion-mnist", "mnist", "mnist-subset"}, default="digits"
-        See :func:`load_benchmark_data`.
-    protocol : {1, 2} or None, default=None
+    dataset : str, default="digits"
+        ``"digits"``, ``"fashion-mnist"``, ``"mnist"``, ``"mnist-subset"`` or
+        ``"adbench:NAME"``; see :func:`load_benchmark_data`.
+    protocol : {1, 2, "validation"} or None, default=None
         The one-class protocol; ``None`` picks 2 for data sets with an
         official test split (MNIST, Fashion-MNIST) and 1 otherwise.
+        ``"validation"`` builds protocol-1 tasks from the official training
+        split only (or, without one, from a fixed half of the data): tune on
+        these, never on the test split.
     normal_classes : int, sequence or None, default=None
-        ``None``: every class as normal in turn. A sequence runs each entry in
-        turn; an entry that is itself a sequence of classes makes them normal
-        together.
+        ``None``: every class as normal in turn (ADBench: class 0). A
+        sequence runs each entry in turn; an entry that is itself a sequence
+        of classes makes them normal together.
     budget : str or Budget, default="quick"
         Training budget of registry detectors (:data:`BUDGETS`).
     random_state : int, default=0
         Seed of the registry detectors and of protocol 1's splits.
-    anomaly_fraction : float or None, default=0.5
+    anomaly_fraction : float, None or "auto", default="auto"
         Protocol 1: share of anomalies in the test set (``None``: every
-        anomaly). Half anomalies keeps average precision and F1 informative;
-        with every anomaly of a ten-class data set the test set is 90 %
-        anomalous and AP is close to 1 for any detector.
-    train_fraction : float, default=0.8
-        Protocol 1: share of the normal samples used for training.
+        anomaly). ``"auto"``: the data set's own setting (every anomaly for
+        ADBench), else 0.5. Half anomalies keeps average precision and F1
+        informative; with every anomaly of a ten-class data set the test set
+        is 90 % anomalous and AP is close to 1 for any detector.
+    train_fraction : float or "auto", default="auto"
+        Protocol 1: share of the normal samples used for training; ``"auto"``:
+        the data set's own setting (0.6 for ADBench), else 0.8. ADBench sets
+        also cap the training and test rows at 3,000 each and min-max scale
+        both on the training rows (``metadata["split"]``).
     data_home : str or path-like, default=None
         Where the MNIST / Fashion-MNIST idx files are.
     progress : bool, default=True
@@ -308,8 +362,13 @@ def run_benchmark(
     has_split = data.X_test is not None
     if protocol is None:
         protocol = 2 if has_split else 1
-    if protocol not in (1, 2):
-        raise ValueError(f"protocol must be 1 or 2, got {protocol!r}.")
+    if protocol not in (1, 2, "validation"):
+        raise ValueError(f"protocol must be 1, 2 or 'validation', got {protocol!r}.")
+    settings = data.get("split", {})
+    if anomaly_fraction == "auto":
+        anomaly_fraction = settings.get("anomaly_fraction", DEFAULT_ANOMALY_FRACTION)
+    if train_fraction == "auto":
+        train_fraction = settings.get("train_fraction", DEFAULT_TRAIN_FRACTION)
     if protocol == 2 and not has_split:
         raise ValueError(
             f"{dataset} has no official test split, so protocol 2 does not apply; "
@@ -318,6 +377,8 @@ def run_benchmark(
     all_labels = (
         data.y if data.y_test is None else np.concatenate([data.y, data.y_test])
     )
+    if normal_classes is None:
+        normal_classes = data.get("normal_classes")
     groups = _class_groups(normal_classes, all_labels)
     estimators = _resolve_detectors(detectors, budget, random_state)
     described = {name: " ".join(repr(est).split()) for name, est in estimators.items()}
@@ -329,8 +390,13 @@ def run_benchmark(
         "budget": budget.name,
         "max_epochs": budget.max_epochs,
         "seed": random_state,
-        "anomaly_fraction": anomaly_fraction if protocol == 1 else None,
-        "train_fraction": train_fraction if protocol == 1 else None,
+        "anomaly_fraction": anomaly_fraction if protocol != 2 else None,
+        "train_fraction": train_fraction if protocol != 2 else None,
+        "split": {
+            key: value
+            for key, value in settings.items()
+            if key not in ("anomaly_fraction", "train_fraction")
+        },
         "detectors": described,
         **environment_info(budget.device),
     }

@@ -57,6 +57,26 @@ def _pyod_vae(budget, seed):
     )
 
 
+def _pyod_ecod(budget, seed):
+    """PyOD ECOD: empirical-CDF tail probabilities, no parameter to tune."""
+    from pyod.models.ecod import ECOD
+
+    return ECOD()
+
+
+def _pyod_deepsvdd(budget, seed):
+    """PyOD DeepSVDD (one-class hypersphere; default 100 epochs)."""
+    from pyod.models.deep_svdd import DeepSVDD
+
+    # n_features None: run_benchmark sets it from the data
+    return DeepSVDD(
+        n_features=None,
+        epochs=budget.epochs(100),
+        random_state=seed,
+        verbose=0,
+    )
+
+
 def _sklearn_iforest(budget, seed):
     """scikit-learn IsolationForest (100 trees)."""
     from sklearn.ensemble import IsolationForest
@@ -187,6 +207,8 @@ DETECTOR_FACTORIES: dict[str, Callable[[Budget, int], object]] = {
     "denoising-ae": _denoising_ae,
     "lis-ae": _lis_ae,
     "pyod-autoencoder": _pyod_autoencoder,
+    "pyod-deepsvdd": _pyod_deepsvdd,
+    "pyod-ecod": _pyod_ecod,
     "pyod-iforest": _pyod_iforest,
     "pyod-knn": _pyod_knn,
     "pyod-vae": _pyod_vae,

@@ -197,10 +197,10 @@ def test_protocol_checks():
 
 
 def test_input_shape_is_filled_in_only_when_unset(tiny_ae):
-    from skanomaly.benchmarking._engine import _fill_input_shape
+    from skanomaly.benchmarking._engine import _fill_data_params
 
-    assert _fill_input_shape(tiny_ae(), (1, 8, 8)).input_shape == (1, 8, 8)
-    explicit = _fill_input_shape(tiny_ae(input_shape=(64,)), (1, 8, 8))
+    assert _fill_data_params(tiny_ae(), (1, 8, 8), 64).input_shape == (1, 8, 8)
+    explicit = _fill_data_params(tiny_ae(input_shape=(64,)), (1, 8, 8), 64)
     assert explicit.input_shape == (64,)
-    forest = _fill_input_shape(IsolationForest(), (1, 8, 8))
+    forest = _fill_data_params(IsolationForest(), (1, 8, 8), 64)
     assert "input_shape" not in forest.get_params()
