@@ -76,10 +76,10 @@ class BaseDeepDetector(
     """Base class of the torch-backed novelty detectors.
 
     It owns the scikit-learn contract, so that a method brings only its network
-    (:meth:`_build_module`), its training (a :class:`DetectorNet` subclass in
-    ``_net_class``, its settings from :meth:`_net_kwargs`, and, for several
-    stages, :meth:`_fit_stages`) and its anomaly score as a torch module
-    (:meth:`_build_score_module`). ``docs/extending.md`` lists every hook with
+    (``_build_module``), its training (a :class:`~skanomaly.training.DetectorNet`
+    subclass in ``_net_class``, its settings from ``_net_kwargs``, and, for
+    several stages, ``_fit_stages``) and its anomaly score as a torch module
+    (``_build_score_module``). :doc:`/extending` lists every hook with
     its contract and walks through a complete two-stage detector.
 
     What the base does:

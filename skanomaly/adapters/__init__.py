@@ -2,7 +2,7 @@
 
 :func:`to_pyod` wraps a scikit-learn outlier detector (any skanomaly detector)
 as a PyOD detector; :func:`from_pyod` wraps a PyOD detector as a scikit-learn
-outlier detector. Only :mod:`skanomaly.adapters.pyod` knows PyOD's conventions,
+outlier detector. Only ``skanomaly.adapters.pyod`` knows PyOD's conventions,
 and PyOD is imported only when a wrapper is built.
 """
 

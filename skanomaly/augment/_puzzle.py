@@ -20,11 +20,11 @@ class RandomPuzzle:
     ----------
     permutations : Tensor of shape (K, grid * grid) or None, default=None
         The permutation set; None takes the 23 non-identity permutations of
-        4 tiles (:func:`~skanomaly.augment.functional.puzzle_permutations`).
+        4 tiles (:func:`~skanomaly.augment.puzzle_permutations`).
     masking : bool, default=True
         Mask one tile after permuting (see ``mask_mode``).
     mask_mode : {"auto", "zero", "grey"}, default="auto"
-        Passed to :func:`~skanomaly.augment.functional.mask_tile`: blank the tile
+        Passed to :func:`~skanomaly.augment.mask_tile`: blank the tile
         for grey images, make it grey for colour images.
 
     Attributes

@@ -21,7 +21,9 @@ import numpy as np
 #: the TPR at which the false positive rate is reported (ARAE, Puzzle-AE)
 TPR_LEVEL = 0.995
 
+#: the metric columns of a result table, each computed per one-class task
 METRIC_COLUMNS = ("roc_auc", "average_precision", "fpr_at_tpr", "best_f1")
+#: the timing columns of a result table: seconds to fit, seconds to score
 TIME_COLUMNS = ("fit_s", "score_s")
 _HEADERS = {
     "normal_class": "normal class",

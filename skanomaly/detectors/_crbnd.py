@@ -257,9 +257,9 @@ class CRBND(BaseDeepDetector):
         ``negative_blur_length`` or Gaussian noise, one of the two at random
         per image (the paper's text: "one of the two operations, motion blur
         and Gaussian noise"), or always the one named (the authors' code:
-        blur). Blur alone scored 2 points higher on Fashion-MNIST validation
-        tasks, but its classifier learns that sharp images are normal and
-        ranks noise-like anomalies as the most normal of all (docs/crbnd.md).
+        blur). Blur alone scores higher on image validation tasks, but its
+        classifier learns that sharp images are normal and ranks noise-like
+        anomalies as the most normal of all (see the :ref:`user guide <crbnd>`).
     negative_blur_length : int, default=5
         Length in pixels (odd) of the negatives' motion blur (the authors' 5).
     distortion_source : {"reconstruction", "input"}, default="reconstruction"

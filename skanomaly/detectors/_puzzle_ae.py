@@ -328,7 +328,7 @@ class PuzzleAE(BaseDeepDetector):
         The feature distance of the same images.
     feature_whitening_ : tuple of (Tensor, Tensor)
         Mean and whitening matrix of the pooled encoder features of the
-        training images (:meth:`skanomaly.nets.pathway.PathwayMoments.whitening`).
+        training images (``skanomaly.nets.pathway.PathwayMoments.whitening``).
     validation_indices_ : ndarray of int
         Rows of the training ``X`` held out for ``permutation_errors_``.
     padded_shape_ : tuple of int

@@ -100,9 +100,9 @@ def auc_under_attack(
 
     For each budget ``epsilon``, projected gradient ascent
     (:func:`skanomaly.attacks.pgd`, random start) on the detector's
-    :meth:`anomaly_score_module` pushes the normal samples (``y == 0``) to
-    look anomalous (maximises their score) and the anomalies (``y == 1``) to
-    look normal (minimises theirs) within the ``norm`` ball of radius
+    :meth:`~skanomaly.base.BaseDeepDetector.anomaly_score_module` pushes the
+    normal samples (``y == 0``) to look anomalous (maximises their score) and
+    the anomalies (``y == 1``) to look normal (minimises theirs) within the ``norm`` ball of radius
     ``epsilon``; the attacked samples are then scored with ``score_samples``
     and the AUC computed with the anomalies as positives. At ``epsilon = 0``
     the samples are not touched, so the AUC is exactly the clean

@@ -15,7 +15,7 @@ from skanomaly.utils._streaming import StreamedDataset, StreamedNetInput
 
 
 class DetectorNet(NeuralNet):
-    """A skorch :class:`~skorch.NeuralNet` for unsupervised reconstruction training.
+    """A skorch :class:`~skorch.net.NeuralNet` for unsupervised reconstruction training.
 
     The target is the input itself, so ``fit(X, y=None)`` works without building
     ``y``. Training shuffles with a generator seeded from ``seed`` and the epoch
@@ -27,17 +27,17 @@ class DetectorNet(NeuralNet):
     Parameters
     ----------
     *args, **kwargs
-        Passed to :class:`skorch.NeuralNet`. ``criterion=None`` builds no
+        Passed to :class:`skorch.net.NeuralNet`. ``criterion=None`` builds no
         criterion (for methods whose training step computes its own loss).
     seed : int, default=0
         Seed of the shuffling generator.
     settings : object, default=None
         The method's training settings, one object built by the estimator (for
-        example :class:`~skanomaly.detectors.ARAESettings`); each field is the
+        example ``ARAESettings`` of :class:`~skanomaly.ARAE`); each field is the
         estimator parameter of the same name and is documented there.
     stage : str, default="train"
         Name of the training stage in progress; every history row records it.
-        :meth:`~skanomaly.base.BaseDeepDetector._train_stage` sets it.
+        ``BaseDeepDetector._train_stage`` sets it.
     amp : bool, default=False
         Mixed precision: on a CUDA device every training step (its forward
         passes, losses, attacks and backward passes) runs under

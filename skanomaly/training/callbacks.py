@@ -13,7 +13,7 @@ from skanomaly.exceptions import TrainingDivergedError
 
 
 class NonFiniteLossGuard(Callback):
-    """Stop training with :class:`TrainingDivergedError` when a loss is NaN or inf.
+    """Stop training with :class:`~skanomaly.TrainingDivergedError` when a loss is NaN or inf.
 
     Parameters
     ----------

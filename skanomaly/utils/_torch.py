@@ -180,9 +180,9 @@ def _flushes_denormals() -> bool:
 def flush_denormal_context() -> Iterator[None]:
     """Flush float32 denormals to zero on the CPU inside a block, then restore.
 
-    Saturated sigmoids produce denormal gradients that slow CPU training by an
-    order of magnitude (0.37 s against 7-10 s an epoch for a Fashion-MNIST class
-    with the ARAE paper's MLP) without changing what the network learns. The
+    Saturated sigmoids produce denormal gradients that can slow CPU training by
+    an order of magnitude (with the ARAE paper's all-sigmoid MLP) without
+    changing what the network learns. The
     caller's setting is restored afterwards.
     """
     before = _flushes_denormals()

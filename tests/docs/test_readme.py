@@ -32,6 +32,7 @@ def test_readme_grid_search_is_the_tested_docs_example():
 def test_docs_first_examples_run_without_plateau():
     # the self-contained opening examples of the method pages
     for page in (
+        "getting_started.md",
         "denoising_ae.md",
         "arae.md",
         "lis_ae.md",
