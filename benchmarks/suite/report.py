@@ -144,13 +144,19 @@ def _index(experiments, results, written):
 
 def write_readme_table(experiments, results=RESULTS, readme=README):
     """Rewrite the README's lines between :data:`MARKERS`; returns whether
-    the markers were found."""
+    it was rewritten (the markers are there, and a headline experiment has
+    results)."""
     text = readme.read_text()
     start, end = MARKERS
     if start not in text or end not in text:
         return False
     before, rest = text.split(start, 1)
     _, after = rest.split(end, 1)
+    if not any(
+        experiment.get("headline") and load_result(name, results) is not None
+        for name, experiment in experiments.items()
+    ):
+        return False  # nothing to put there yet: keep what is there
     table = headline_table(experiments, results)
     readme.write_text(f"{before}{start}\n{table}\n{end}{after}")
     return True

@@ -18,6 +18,7 @@ import torch
 from benchmarks.suite.experiments import RESULTS
 from skanomaly.benchmarking import environment_info
 from skanomaly.benchmarking._checkpoint import Checkpoint
+from skanomaly.benchmarking._engine import _preserved_global_random_state
 
 #: the lock that keeps heavy jobs apart: two torch jobs on two cores run 10-50x slower
 LOCK_FILE = Path("/tmp/skanomaly-bench.lock")
@@ -177,6 +178,9 @@ def run_experiment(
     with (
         _exclusive(not experiment.smoke),
         _torch_threads(experiment.get("torch_threads")),
+        # PyOD's deep detectors seed the global generators when they are
+        # built: leave them as they were
+        _preserved_global_random_state(device),
     ):
         context = Context(
             checkpoint=Checkpoint(checkpoint_path),

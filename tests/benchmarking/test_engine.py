@@ -204,3 +204,96 @@ def test_input_shape_is_filled_in_only_when_unset(tiny_ae):
     assert explicit.input_shape == (64,)
     forest = _fill_data_params(IsolationForest(), (1, 8, 8), 64)
     assert "input_shape" not in forest.get_params()
+
+
+def _adbench_file(folder, n_normal=200, n_anomalies=30, n_features=4, seed=0):
+    rng = np.random.RandomState(seed)
+    X = np.r_[
+        rng.uniform(10, 20, size=(n_normal, n_features)),
+        rng.uniform(30, 40, size=(n_anomalies, n_features)),
+    ]
+    y = np.r_[np.zeros(n_normal), np.ones(n_anomalies)].astype(int)
+    np.savez(folder / "7_toy.npz", X=X, y=y)
+
+
+def test_adbench_novelty_split(tmp_path):
+    """ADBench sets: class 0 normal, 60 % of the normal rows train, the rest and
+    every anomaly test, min-max scaled on the training rows."""
+    _adbench_file(tmp_path)
+    result = run_benchmark(
+        ["pyod-knn"], dataset="adbench:7_toy", data_home=tmp_path, progress=False
+    )
+    (row,) = result.rows
+    assert row["normal_class"] == "0"
+    assert row["n_train"] == 120 and row["n_test"] == 80 + 30
+    assert row["anomaly_share"] == pytest.approx(30 / 110)
+    assert row["roc_auc"] == 1.0
+    assert result.metadata["train_fraction"] == 0.6
+    assert result.metadata["anomaly_fraction"] is None
+    assert result.metadata["split"] == {
+        "max_train": 3000,
+        "max_test": 3000,
+        "scale": "minmax",
+    }
+
+
+def test_adbench_caps_and_scaling(tmp_path, monkeypatch):
+    from skanomaly.benchmarking import _data, _engine
+
+    _adbench_file(tmp_path, n_normal=100, n_anomalies=40)
+    monkeypatch.setitem(_data.ADBENCH_SPLIT, "max_train", 20)
+    monkeypatch.setitem(_data.ADBENCH_SPLIT, "max_test", 50)
+    data = _data.load_benchmark_data("adbench:toy", data_home=tmp_path)
+    X_train, X_test, y_test = _engine._split(
+        data,
+        (0,),
+        protocol=1,
+        train_fraction=0.6,
+        anomaly_fraction=None,
+        random_state=0,
+    )
+    assert X_train.shape == (20, 4) and len(X_test) == len(y_test) == 50
+    assert X_train.min() == 0.0 and X_train.max() == 1.0
+    assert X_test.max() > 1.0  # scaled on the training rows only, not clipped
+
+
+def test_validation_protocol_never_reads_the_test_split():
+    """With an official split, validation tasks come from the training split."""
+    from sklearn.utils import Bunch
+
+    from skanomaly.benchmarking._engine import _split
+
+    rng = np.random.RandomState(0)
+    X = rng.uniform(size=(200, 3)).astype(np.float32)
+    y = np.repeat([0, 1], 100)
+    test = np.full((50, 3), np.nan, dtype=np.float32)  # never to be read
+    data = Bunch(X=X, y=y, X_test=test, y_test=np.zeros(50, int), split={})
+    X_train, X_test, y_test = _split(
+        data,
+        (0,),
+        protocol="validation",
+        train_fraction=0.8,
+        anomaly_fraction=0.5,
+        random_state=0,
+    )
+    assert not np.isnan(X_train).any() and not np.isnan(X_test).any()
+    assert len(X_train) == 80 and len(X_test) == 40 and y_test.mean() == 0.5
+
+
+def test_validation_protocol_without_a_split_uses_a_fixed_half():
+    one = run_benchmark(
+        {"forest": IsolationForest(n_estimators=5, random_state=0)},
+        protocol="validation",
+        normal_classes=[0],
+        progress=False,
+    )
+    full = run_benchmark(
+        {"forest": IsolationForest(n_estimators=5, random_state=0)},
+        protocol=1,
+        normal_classes=[0],
+        progress=False,
+    )
+    assert one.rows[0]["n_train"] < full.rows[0]["n_train"] * 0.6
+    assert one.metadata["protocol"] == "validation"
+    with pytest.raises(ValueError, match="protocol must be 1, 2 or 'validation'"):
+        run_benchmark(["pyod-knn"], protocol=3, progress=False)

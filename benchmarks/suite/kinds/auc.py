@@ -46,6 +46,16 @@ def _budget(value, device):
     return get_budget(value or "quick", device=device)
 
 
+def _one_epoch_stages(estimator):
+    """``{"classifier_epochs": 1, ...}``: the epoch counts of a detector's
+    other training stages, for smoke runs."""
+    try:
+        names = estimator.get_params(deep=False)
+    except AttributeError:
+        return {}
+    return {name: 1 for name in names if name.endswith("_epochs")}
+
+
 def _datasets(declared, data_home):
     names = []
     for name in declared:
@@ -75,6 +85,8 @@ def run(experiment, context):
             detectors = {}
             for label, name, params in detector_specs(experiment.get("detectors")):
                 estimator = make_detector(name, budget, seed)
+                if experiment.smoke:  # every training stage one epoch long
+                    params = {**_one_epoch_stages(estimator), **params}
                 detectors[label] = (
                     estimator.set_params(**params) if params else estimator
                 )
