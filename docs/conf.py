@@ -72,10 +72,6 @@ nitpick_ignore = [
     # torch's docstring of Module.forward, inherited by our modules' forward,
     # says :class:`Module`
     ("py:class", "Module"),
-    # TEMPORARY, a file of the benchmark-suite work: load_benchmark_data's docstring
-    # names ADBENCH_SPLIT, which skanomaly.benchmarking does not export (drop this
-    # line once it is in the package's __all__ or written as ``ADBENCH_SPLIT``)
-    ("py:data", "ADBENCH_SPLIT"),
 ]
 
 # -- autodoc / autosummary / numpydoc -------------------------------------------

@@ -75,6 +75,29 @@ def headline_table(experiments, results=RESULTS, link_prefix="docs/benchmarks/")
     return markdown_table(headers, table) + "\n\n" + " ".join(notes)
 
 
+def _nested_headings(body, top=2):
+    """Shift the markdown headings of a kind's report so that its highest
+    level is ``top`` (the page title is the only level-1 heading)."""
+    lines = body.split("\n")
+    fenced, levels = False, []
+    for line in lines:
+        if line.startswith("```"):
+            fenced = not fenced
+        elif not fenced and line.startswith("#"):
+            levels.append(len(line) - len(line.lstrip("#")))
+    if not levels:
+        return body
+    shift = top - min(levels)
+    fenced, out = False, []
+    for line in lines:
+        if line.startswith("```"):
+            fenced = not fenced
+        elif not fenced and line.startswith("#"):
+            line = "#" * (len(line) - len(line.lstrip("#")) + shift) + line.lstrip("#")
+        out.append(line)
+    return "\n".join(out)
+
+
 def _page(name, experiment, rows, metadata):
     kind = get_kind(experiment.kind)
     lines = [f"# {experiment.title}", ""]
@@ -86,7 +109,7 @@ def _page(name, experiment, rows, metadata):
         "`python -m benchmarks.suite report`. Rows: "
         f"`benchmarks/results/{name}.json`.",
         "",
-        kind.report(experiment, rows, metadata),
+        _nested_headings(kind.report(experiment, rows, metadata)),
         "",
     ]
     return "\n".join(lines)

@@ -15,7 +15,7 @@ The package has one module per concern; import the public names from here:
 - ``_budgets``: :class:`Budget`, :data:`BUDGETS`, :func:`get_budget`;
 - ``_registry``: :data:`DETECTOR_FACTORIES`, :data:`DEFAULT_DETECTORS`,
   :func:`make_detector`, :func:`describe_detectors`, :func:`paper_value`;
-- ``_data``: :data:`DATASETS`, :func:`load_benchmark_data`,
+- ``_data``: :data:`DATASETS`, :data:`ADBENCH_SPLIT`, :func:`load_benchmark_data`,
   :func:`adbench_datasets`;
 - ``_environment``: :func:`environment_info`;
 - ``_results``: :class:`BenchmarkResult`, :data:`METRIC_COLUMNS`,
@@ -26,6 +26,7 @@ The package has one module per concern; import the public names from here:
 
 from skanomaly.benchmarking._budgets import BUDGETS, Budget, get_budget
 from skanomaly.benchmarking._data import (
+    ADBENCH_SPLIT,
     DATASETS,
     adbench_datasets,
     load_benchmark_data,
@@ -47,6 +48,7 @@ from skanomaly.benchmarking._results import (
 )
 
 __all__ = [
+    "ADBENCH_SPLIT",
     "BUDGETS",
     "DATASETS",
     "DEFAULT_DETECTORS",
