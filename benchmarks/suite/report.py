@@ -34,19 +34,24 @@ def headline_table(experiments, results=RESULTS, link_prefix="docs/benchmarks/")
         for row in rows:
             if not row.get("error"):
                 done[row["detector"]] = done.get(row["detector"], 0) + 1
-        columns.append((name, experiment, kind.summary(rows), done, metadata))
+        values = kind.summary(rows)
+        ranks = getattr(kind, "mean_ranks", None)
+        ranks = ranks(rows, list(values)) if ranks else {}
+        columns.append((name, experiment, values, ranks, done, metadata))
     if not columns:
         return "No headline experiment has results yet."
     labels = []
-    for _, _, values, _, _ in columns:
+    for _, _, values, _, _, _ in columns:
         labels += [label for label in values if label not in labels]
     table = []
     partial = False
     for label in labels:
         line = [label]
-        for _, _, values, done, _ in columns:
+        for _, _, values, ranks, done, _ in columns:
             value = values.get(label)
             cell = fmt(value)
+            if value is not None and ranks.get(label) is not None:
+                cell += f" ({fmt(ranks[label], 2)})"
             if value is not None and done.get(label, 0) < max(done.values()):
                 cell += "*"
                 partial = True
@@ -54,17 +59,18 @@ def headline_table(experiments, results=RESULTS, link_prefix="docs/benchmarks/")
         table.append(line)
     headers = ["detector"] + [
         f"[{experiment.get('headline')}]({link_prefix}{name}.md)"
-        for name, experiment, _, _, _ in columns
+        for name, experiment, _, _, _, _ in columns
     ]
     notes = [
-        "Mean ROC AUC at every detector's defaults; "
+        "Mean ROC AUC (mean rank among these detectors, 1 = best) at every "
+        "detector's defaults; "
         + "; ".join(
             f"{experiment.get('headline')}: seeds {experiment.get('seeds', [0])}, "
             f"{metadata['torch_threads']} torch thread(s), "
             f"{metadata['environment']['device']} ({metadata['environment']['cpu']}), "
             f"skanomaly {metadata['environment']['skanomaly']} commit {metadata['commit']}, "
             f"{metadata['finished']}"
-            for name, experiment, _, _, metadata in columns
+            for name, experiment, _, _, _, metadata in columns
         )
         + "."
     ]

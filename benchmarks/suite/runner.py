@@ -174,7 +174,6 @@ def run_experiment(
 
     kind = get_kind(experiment.kind)
     checkpoint_path, result_path = result_paths(experiment.name, results)
-    started = time.perf_counter()
     with (
         _exclusive(not experiment.smoke),
         _torch_threads(experiment.get("torch_threads")),
@@ -182,6 +181,7 @@ def run_experiment(
         # built: leave them as they were
         _preserved_global_random_state(device),
     ):
+        started = time.perf_counter()  # after the wait for the lock
         context = Context(
             checkpoint=Checkpoint(checkpoint_path),
             data_home=data_home,

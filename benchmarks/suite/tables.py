@@ -4,6 +4,14 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
+from skanomaly.benchmarking._results import _markdown_table
+
+#: the engine's table writer: one markdown format for every page (the first
+#: column left-aligned, the others right)
+markdown_table = _markdown_table
+
 
 def fmt(value, digits=4):
     """A number for a table: ``–`` for missing or NaN."""
@@ -18,14 +26,14 @@ def fmt(value, digits=4):
     return str(value)
 
 
-def markdown_table(headers, rows):
-    """A markdown table, the first column left-aligned, the others right."""
-    lines = ["| " + " | ".join(headers) + " |"]
-    lines.append(
-        "|" + "|".join("---" if i == 0 else "---:" for i in range(len(headers))) + "|"
-    )
-    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
-    return "\n".join(lines)
+def finite_mean(values):
+    """The mean of the values that are neither None nor NaN (NaN if none)."""
+    values = [
+        v
+        for v in values
+        if v is not None and not (isinstance(v, float) and math.isnan(v))
+    ]
+    return float(np.mean(values)) if values else math.nan
 
 
 def settings_line(metadata):

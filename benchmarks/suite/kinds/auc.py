@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-from benchmarks.suite.tables import fmt, markdown_table, settings_line
+from benchmarks.suite.tables import finite_mean, fmt, markdown_table, settings_line
 from skanomaly.benchmarking import (
     adbench_datasets,
     get_budget,
@@ -131,20 +131,11 @@ def mean_ranks(rows, labels):
     return {label: float(np.mean(r)) if r else math.nan for label, r in ranks.items()}
 
 
-def _mean(values):
-    values = [
-        v
-        for v in values
-        if v is not None and not (isinstance(v, float) and math.isnan(v))
-    ]
-    return float(np.mean(values)) if values else math.nan
-
-
 def summary(rows):
     """``{label: mean AUC}``: the README column of this experiment."""
     labels = list(dict.fromkeys(row["detector"] for row in rows))
     return {
-        label: _mean([r["roc_auc"] for r in rows if r["detector"] == label])
+        label: finite_mean([r["roc_auc"] for r in rows if r["detector"] == label])
         for label in labels
     }
 
@@ -163,10 +154,10 @@ def report(experiment, rows, metadata):
         done = [r for r in mine if not r.get("error")]
         line = [
             label,
-            fmt(_mean([r["roc_auc"] for r in done])),
+            fmt(finite_mean([r["roc_auc"] for r in done])),
             fmt(ranks[label], 2),
-            fmt(_mean([r["average_precision"] for r in done])),
-            fmt(_mean([r["fpr_at_tpr"] for r in done]), 3),
+            fmt(finite_mean([r["average_precision"] for r in done])),
+            fmt(finite_mean([r["fpr_at_tpr"] for r in done]), 3),
             fmt(float(np.sum([r["fit_s"] or 0 for r in done])), 1),
             f"{len(done)} / {n_tasks}",
             str(sum(bool(r.get("plateau")) for r in done)) or "0",
@@ -215,7 +206,7 @@ def report(experiment, rows, metadata):
             name = f"class {normal}"
         elif normal not in ("0", 0) or not dataset.startswith("adbench:"):
             name = f"{name}, class {normal}"
-        aucs = {label: _mean(v) for label, v in by_label.items()}
+        aucs = {label: finite_mean(v) for label, v in by_label.items()}
         best = max((a for a in aucs.values() if not math.isnan(a)), default=math.nan)
         task_rows.append(
             [name]

@@ -16,14 +16,13 @@ clean AUC), the fit and attack seconds and the epochs trained.
 
 from __future__ import annotations
 
-import math
 import time
 import warnings
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
-from benchmarks.suite.tables import fmt, markdown_table, settings_line
+from benchmarks.suite.tables import finite_mean, fmt, markdown_table, settings_line
 from skanomaly.benchmarking._checkpoint import task_fingerprint
 
 KEYS = (
@@ -176,19 +175,10 @@ def run(experiment, context):
     return rows
 
 
-def _mean(values):
-    values = [
-        v
-        for v in values
-        if v is not None and not (isinstance(v, float) and math.isnan(v))
-    ]
-    return float(np.mean(values)) if values else math.nan
-
-
 def summary(rows):
     """``{detector: mean AUC at the largest epsilon}``."""
     return {
-        name: _mean([r["aucs"][-1] for r in rows if r["detector"] == name])
+        name: finite_mean([r["aucs"][-1] for r in rows if r["detector"] == name])
         for name in dict.fromkeys(r["detector"] for r in rows)
     }
 
@@ -223,15 +213,19 @@ def report(experiment, rows, metadata):
     by_name = {n: [r for r in rows if r["detector"] == n] for n in names}
     mean_rows = [
         [name]
-        + [fmt(_mean([r["aucs"][i] for r in sel]), 3) for i in range(len(epsilons))]
         + [
-            fmt(_mean([r["aucs"][0] - r["aucs"][-1] for r in sel]), 3),
-            fmt(_mean([r["fit_s"] for r in sel]), 1),
-            fmt(_mean([r["attack_s"] for r in sel]), 1),
+            fmt(finite_mean([r["aucs"][i] for r in sel]), 3)
+            for i in range(len(epsilons))
+        ]
+        + [
+            fmt(finite_mean([r["aucs"][0] - r["aucs"][-1] for r in sel]), 3),
+            fmt(finite_mean([r["fit_s"] for r in sel]), 1),
+            fmt(finite_mean([r["attack_s"] for r in sel]), 1),
             f"{len(sel)}",
         ]
         for name, sel in sorted(
-            by_name.items(), key=lambda item: -_mean([r["aucs"][-1] for r in item[1]])
+            by_name.items(),
+            key=lambda item: -finite_mean([r["aucs"][-1] for r in item[1]]),
         )
     ]
     eps_headers = [f"ε = {e:g}" for e in epsilons]
