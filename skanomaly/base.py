@@ -500,9 +500,8 @@ class BaseDeepDetector(
         else:
             X = self._validated_rows(X, name="X", reset=True)
             train_rows, calibration_rows = self._calibration_rows(len(X), seed)
-            self.scaler_ = UnitIntervalScaler(self.scaling).fit(
-                X if train_rows is None else X[train_rows]
-            )
+            X_train = X if train_rows is None else X[train_rows]
+            self.scaler_ = UnitIntervalScaler(self.scaling).fit(X_train)
             X_net = None
         arrays = {}
         for name, value in fit_params.items():
@@ -513,6 +512,15 @@ class BaseDeepDetector(
                 continue
             rows = self._validated_rows(value, name=name, reset=False)
             arrays[name] = self._owned_net_input(rows, value)
+        if X_net is None and calibration_rows is not None:
+            # X_train is this method's own copy: scaled in place, so that fit
+            # holds the caller's rows and one scaled copy, not two
+            scaled = self.scaler_.transform(X_train, out=X_train)
+            return (
+                self._to_net_input(scaled),
+                self._owned_net_input(X[calibration_rows], X),
+                arrays,
+            )
         if X_net is None:
             X_net = self._owned_net_input(X, X)
         if calibration_rows is None:

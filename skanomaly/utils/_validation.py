@@ -72,6 +72,10 @@ def check_input_shape(input_shape, n_features, *, requires_image=False, name="")
     return tuple(int(s) for s in shape)
 
 
+#: rows :meth:`UnitIntervalScaler.transform` scales at a time
+_SCALE_BLOCK_ROWS = 4096
+
+
 class UnitIntervalScaler:
     """Map inputs to [0, 1] with bounds learned at fit.
 
@@ -142,13 +146,23 @@ class UnitIntervalScaler:
     def is_identity(self) -> bool:
         return self.mode_ == "none"
 
-    def transform(self, X: np.ndarray) -> np.ndarray:
-        """Scaled float32 values: a new array, or ``X`` itself when the scaling
-        is the identity. ``X`` is never modified."""
+    def transform(self, X: np.ndarray, *, out: np.ndarray | None = None) -> np.ndarray:
+        """Scaled float32 values: a new array (or ``out``, which may be ``X``
+        itself to scale a float32 array in place), or ``X`` itself when the
+        scaling is the identity. ``X`` is modified only when it is ``out``.
+
+        The rows are scaled in float64 a block at a time, so the memory it
+        takes beyond the result stays bounded whatever the number of rows.
+        """
         if self.is_identity:
             return X
-        out = (X.astype(np.float64) - self.min_) / self.scale_
-        return out.astype(np.float32)
+        if out is None:
+            out = np.empty(X.shape, dtype=np.float32)
+        for start in range(0, len(X), _SCALE_BLOCK_ROWS):
+            block = slice(start, start + _SCALE_BLOCK_ROWS)
+            # float64 arithmetic rounded once to float32, as astype(float32) does
+            out[block] = (X[block].astype(np.float64) - self.min_) / self.scale_
+        return out
 
     def inverse_transform(self, X: np.ndarray) -> np.ndarray:
         """Map scaled values back to the scale of the training data."""

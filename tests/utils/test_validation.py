@@ -51,3 +51,20 @@ def test_scaler_auto_and_constant_features():
     np.testing.assert_allclose(scaler.transform(X)[:, 1], 0.0)
     unit = np.array([[0.0, 1.0], [0.5, 0.25]], dtype=np.float32)
     assert UnitIntervalScaler("auto").fit(unit).transform(unit) is unit
+
+
+def test_scaler_transform_in_blocks_and_in_place():
+    """Blocks of rows give the one-shot float64 result rounded once; ``out=X``
+    scales a float32 array in place; without ``out`` the input is untouched."""
+    from skanomaly.utils._validation import _SCALE_BLOCK_ROWS
+
+    rng = np.random.RandomState(0)
+    X = (rng.standard_normal((2 * _SCALE_BLOCK_ROWS + 5, 3)) * 7).astype(np.float32)
+    scaler = UnitIntervalScaler("feature").fit(X)
+    expected = ((X.astype(np.float64) - scaler.min_) / scaler.scale_).astype(np.float32)
+    before = X.copy()
+    scaled = scaler.transform(X)
+    np.testing.assert_array_equal(scaled, expected)
+    np.testing.assert_array_equal(X, before)
+    assert scaler.transform(X, out=X) is X
+    np.testing.assert_array_equal(X, expected)
