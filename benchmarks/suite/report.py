@@ -65,12 +65,13 @@ def headline_table(experiments, results=RESULTS, link_prefix="docs/benchmarks/")
         "Mean ROC AUC (mean rank among these detectors, 1 = best) at every "
         "detector's defaults; "
         + "; ".join(
-            f"{experiment.get('headline')}: seeds {experiment.get('seeds', [0])}, "
+            f"{experiment.get('headline')}: {max(done.values())} tasks, "
+            f"seeds {experiment.get('seeds', [0])}, "
             f"{metadata['torch_threads']} torch thread(s), "
             f"{metadata['environment']['device']} ({metadata['environment']['cpu']}), "
             f"skanomaly {metadata['environment']['skanomaly']} commit {metadata['commit']}, "
             f"{metadata['finished']}"
-            for name, experiment, _, _, _, metadata in columns
+            for name, experiment, _, _, done, metadata in columns
         )
         + "."
     ]
@@ -199,9 +200,10 @@ def write_report(experiments, results=RESULTS, pages=PAGES, readme=README):
     written, paths = [], []
     for name, experiment in experiments.items():
         result = load_result(name, results)
-        if result is None:
-            continue
         path = pages / f"{name}.md"
+        if result is None:
+            path.unlink(missing_ok=True)  # a page without its results is stale
+            continue
         path.write_text(_page(name, experiment, *result))
         written.append(name)
         paths.append(path)
