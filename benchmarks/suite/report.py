@@ -159,7 +159,7 @@ def _index(experiments, results, written):
         "Results of the one-off scripts that preceded the suite, which it has not "
         "regenerated, are in `benchmarks/archive/` with the commit of the scripts "
         "that made them (its README lists them). The research findings drawn from "
-        "them and from the suite are on the findings page.",
+        "them and from the suite are on the [Research findings](findings.md) page.",
         "",
         "```{toctree}",
         ":hidden:",
