@@ -182,6 +182,7 @@ def run_experiment(
         _preserved_global_random_state(device),
     ):
         started = time.perf_counter()  # after the wait for the lock
+        commit = _git_commit()  # the code the rows come from
         context = Context(
             checkpoint=Checkpoint(checkpoint_path),
             data_home=data_home,
@@ -204,7 +205,7 @@ def run_experiment(
             "wall_s": round(time.perf_counter() - started, 1),
             "rows_in_checkpoint_before": resumable,
             "command": command,
-            "commit": _git_commit(),
+            "commit": commit,
             "environment": environment_info(device),
         }
     result_path.write_text(
