@@ -107,6 +107,15 @@ def run(experiment, context):
     return rows
 
 
+def expected_tasks(experiment):
+    """How many (data set, class, seed) tasks a complete run has, when the
+    declaration says (``classes`` declared, no ``adbench:*``); else None."""
+    datasets, classes = experiment.get("datasets"), experiment.get("classes")
+    if classes is None or "adbench:*" in datasets:
+        return None
+    return len(datasets) * len(classes) * len(experiment.get("seeds", [0]))
+
+
 def _tasks(rows):
     """``{task: {label: row}}``, a task being (data set, class, seed)."""
     tasks = {}
@@ -148,6 +157,12 @@ def report(experiment, rows, metadata):
     ranks = mean_ranks(rows, labels)
     n_tasks = len(_tasks(rows))
     body = []
+    expected = expected_tasks(experiment)
+    if expected is not None and n_tasks < expected:
+        body.append(
+            f"**A partial run: {n_tasks} of {expected} tasks so far.** The means "
+            "below are over those tasks only; the run resumes from its checkpoint."
+        )
     table = []
     for label in sorted(labels, key=lambda lab: -summary(rows).get(lab, -1)):
         mine = [r for r in rows if r["detector"] == label]
