@@ -100,3 +100,21 @@ def test_result_files_are_json_without_nan(tmp_path, adbench_home):
 def test_the_declarations_file_is_the_one_in_benchmarks():
     assert EXPERIMENTS_FILE.name == "experiments.toml"
     assert EXPERIMENTS_FILE.parent.name == "benchmarks"
+
+
+def test_a_partial_run_says_so_and_stays_out_of_the_summary(tmp_path):
+    from dataclasses import replace
+
+    from benchmarks.suite.report import headline_table
+
+    smoke = EXPERIMENTS["images"].as_smoke()  # one class: class 0
+    run_experiment(smoke, results=tmp_path, progress=False)
+    declared = replace(
+        smoke, settings={**smoke.settings, "classes": [0, 1], "headline": "AUC"}
+    )
+    assert "| DenoisingAE |" not in headline_table({"images": declared}, tmp_path)
+    pages = tmp_path / "pages"
+    write_report({"images": declared}, results=tmp_path, pages=pages, readme=None)
+    assert "A partial run: 1 of 2 tasks" in (pages / "images.md").read_text()
+    complete = replace(declared, settings={**declared.settings, "classes": [0]})
+    assert "| DenoisingAE |" in headline_table({"images": complete}, tmp_path)
