@@ -164,7 +164,8 @@ def report(experiment, rows, metadata):
             "below are over those tasks only; the run resumes from its checkpoint."
         )
     table = []
-    for label in sorted(labels, key=lambda lab: -summary(rows).get(lab, -1)):
+    mean_aucs = summary(rows)
+    for label in sorted(labels, key=lambda lab: -mean_aucs.get(lab, -1)):
         mine = [r for r in rows if r["detector"] == label]
         done = [r for r in mine if not r.get("error")]
         line = [

@@ -498,7 +498,7 @@ def report(experiment, rows, metadata):
     }
     return (
         f"Seeds by family: {seeds}; every detector at its defaults on the CPU.\n\n"
-        + summarise(rows).replace("## ", "### ")
+        + summarise(rows)
         + "\n\n"
         + settings_line(metadata)
     )
