@@ -1,0 +1,116 @@
+"""Refactors keep the scores: fixed configurations against committed scores.
+
+Every configuration below fits a detector on small fixed data with a fixed
+seed and scores fixed rows; the scores and ``offset_`` were written by the
+code before a refactor (``tests/data/reference_scores.npz``) and must come out
+the same after it. On the machine that wrote them they match bit for bit; the
+test allows float32 rounding (relative 1e-6), because another CPU's matrix
+kernels may round differently.
+
+To rewrite the reference after a change that is meant to change scores::
+
+    SKANOMALY_WRITE_REFERENCE=1 pytest tests/test_score_stability.py
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from skanomaly import ARAE, CRBND, LISAE, DenoisingAE, PuzzleAE, RobustGMMDAE
+from skanomaly.utils._testing import make_test_instance
+
+REFERENCE = Path(__file__).parent / "data" / "reference_scores.npz"
+
+
+def _tabular(seed: int):
+    rng = np.random.RandomState(seed)
+    basis = rng.normal(size=(3, 10))
+    X = rng.normal(size=(120, 3)) @ basis + 0.1 * rng.normal(size=(120, 10))
+    X_test = np.vstack([X[:10], rng.uniform(-4, 4, size=(10, 10))])
+    return X[10:].astype(np.float32), X_test.astype(np.float32)
+
+
+def _images(seed: int):
+    rng = np.random.RandomState(seed)
+    grid = np.linspace(0, 1, 12)
+    blobs = []
+    for _ in range(100):
+        cx, cy = rng.uniform(0.3, 0.7, size=2)
+        blob = np.exp(-((grid[:, None] - cy) ** 2 + (grid[None] - cx) ** 2) / 0.02)
+        blobs.append(blob + 0.05 * rng.uniform(size=blob.shape))
+    X = np.asarray(blobs, dtype=np.float32)[:, None]
+    X_test = np.concatenate([X[:8], rng.uniform(size=(8, 1, 12, 12))])
+    return X[8:], X_test.astype(np.float32)
+
+
+def _memmap(X, tmp_path):
+    path = tmp_path / "train.npy"
+    np.save(path, X)
+    return np.load(path, mmap_mode="r")
+
+
+#: name -> (class, parameters, data, fit extras)
+CONFIGURATIONS = {
+    "dae-tabular": (DenoisingAE, {}, "tabular", None),
+    "dae-nap": (DenoisingAE, {"anomaly_score": "nap"}, "tabular", None),
+    "dae-training-calibration": (
+        DenoisingAE,
+        {"calibration": "training"},
+        "tabular",
+        None,
+    ),
+    "dae-memmap": (DenoisingAE, {}, "tabular", "memmap"),
+    "dae-images": (DenoisingAE, {}, "images", None),
+    "arae-tabular": (ARAE, {}, "tabular", None),
+    "arae-nap": (ARAE, {"anomaly_score": "nap"}, "tabular", None),
+    "lisae-tabular": (LISAE, {}, "tabular", None),
+    "lisae-negatives": (LISAE, {}, "tabular", "negatives"),
+    "lisae-images": (LISAE, {}, "images", None),
+    "rgmm-tabular": (RobustGMMDAE, {}, "tabular", None),
+    "rgmm-combined": (RobustGMMDAE, {"anomaly_score": "combined"}, "tabular", None),
+    "puzzle-images": (PuzzleAE, {}, "images", None),
+    "puzzle-features": (PuzzleAE, {"anomaly_score": "puzzle+features"}, "images", None),
+    "crbnd-images": (CRBND, {}, "images", None),
+    "crbnd-reconstruction": (
+        CRBND,
+        {"anomaly_score": "reconstruction"},
+        "images",
+        None,
+    ),
+}
+
+
+def _scores(name, tmp_path):
+    cls, params, data, extra = CONFIGURATIONS[name]
+    X, X_test = (_tabular if data == "tabular" else _images)(0)
+    detector = make_test_instance(cls, **params)
+    fit_params = {}
+    if extra == "negatives":
+        fit_params["X_negative"] = np.random.RandomState(1).uniform(
+            -4, 4, size=(40, X.shape[1])
+        ).astype(np.float32)
+    if extra == "memmap":
+        X = _memmap(X, tmp_path)
+    detector.fit(X, **fit_params)
+    return np.append(detector.score_samples(X_test), detector.offset_)
+
+
+# the tiny budgets may stop on the plateau: the scores are still fixed numbers
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("name", sorted(CONFIGURATIONS))
+def test_scores_match_the_reference(name, tmp_path):
+    scores = _scores(name, tmp_path)
+    if os.environ.get("SKANOMALY_WRITE_REFERENCE"):
+        stored = dict(np.load(REFERENCE)) if REFERENCE.exists() else {}
+        stored[name] = scores
+        REFERENCE.parent.mkdir(exist_ok=True)
+        np.savez(REFERENCE, **stored)
+        return
+    reference = np.load(REFERENCE)[name]
+    if os.environ.get("SKANOMALY_EXACT_REFERENCE"):
+        np.testing.assert_array_equal(scores, reference)
+    np.testing.assert_allclose(scores, reference, rtol=1e-6, atol=1e-9)
