@@ -72,7 +72,12 @@ CONFIGURATIONS = {
     "lisae-images": (LISAE, {}, "images", None),
     "rgmm-tabular": (RobustGMMDAE, {}, "tabular", None),
     "rgmm-combined": (RobustGMMDAE, {"anomaly_score": "combined"}, "tabular", None),
-    "puzzle-images": (PuzzleAE, {}, "images", None),
+    "puzzle-mean": (
+        PuzzleAE,
+        {"anomaly_score": "puzzle", "aggregation": "mean"},
+        "images",
+        None,
+    ),
     "puzzle-features": (PuzzleAE, {"anomaly_score": "puzzle+features"}, "images", None),
     "crbnd-images": (CRBND, {}, "images", None),
     "crbnd-reconstruction": (
@@ -90,9 +95,11 @@ def _scores(name, tmp_path):
     detector = make_test_instance(cls, **params)
     fit_params = {}
     if extra == "negatives":
-        fit_params["X_negative"] = np.random.RandomState(1).uniform(
-            -4, 4, size=(40, X.shape[1])
-        ).astype(np.float32)
+        fit_params["X_negative"] = (
+            np.random.RandomState(1)
+            .uniform(-4, 4, size=(40, X.shape[1]))
+            .astype(np.float32)
+        )
     if extra == "memmap":
         X = _memmap(X, tmp_path)
     detector.fit(X, **fit_params)
