@@ -679,10 +679,57 @@ class BaseDeepDetector(
             )
 
     def _anomaly_scores(self, X_net: np.ndarray) -> np.ndarray:
-        scorer = self._build_score_module().to(self.net_.device)
+        module = self._fitted_module()
         return self._map_batches(
-            X_net, lambda xb: scorer(xb).double(), np.float64, modules=[scorer]
+            X_net,
+            lambda xb: module.score_net_input(xb).double(),
+            np.float64,
+            modules=[module],
         )
+
+    def _fitted_module(self) -> AnomalyScoreModule:
+        """The fitted scoring module, built once (:meth:`_build_fitted_module`).
+
+        It is rebuilt only when a parameter that may define the score changed
+        since (``set_params`` after ``fit``, e.g. ``anomaly_score``), and after
+        unpickling: a pickle holds the networks and the fitted statistics,
+        and the module is built from them again on first use.
+        """
+        key = self._score_defining_params()
+        cached = self.__dict__.get("_cached_fitted_module")
+        if cached is None or cached[0] != key:
+            cached = (key, self._build_fitted_module())
+            self._cached_fitted_module = cached
+        return cached[1]
+
+    def _build_fitted_module(self) -> AnomalyScoreModule:
+        """Raw input to anomaly score: the fitted scaling, the reshape for the
+        network, and the method's score (:meth:`_build_score_module`) with its
+        fitted statistics as buffers; in eval mode on ``device_``."""
+        scaler = self.scaler_
+        compute_dtype = (
+            torch.float32 if torch.device(self.device_).type == "mps" else torch.float64
+        )
+        scaling = InputScaling(
+            None if scaler.is_identity else scaler.min_,
+            None if scaler.is_identity else scaler.scale_,
+            compute_dtype=compute_dtype,
+        )
+        module = AnomalyScoreModule(
+            self._build_score_module().to(self.net_.device),
+            scaling,
+            self.input_shape_,
+            image_input=self._requires_image,
+        )
+        return module.to(self.device_).eval()
+
+    def _current_threshold(self) -> float:
+        """The anomaly-score threshold of ``predict`` (``-offset_``); NaN when
+        the calibration no longer matches the score."""
+        try:
+            return -float(self.offset_)
+        except ValueError:
+            return float("nan")
 
     # ---------------------------------------------------------------- public
     @_fit_context(prefer_skip_nested_validation=True)
@@ -856,16 +903,48 @@ class BaseDeepDetector(
     def _reconstruct_batch(self, module: nn.Module, x: torch.Tensor) -> torch.Tensor:
         return module(x)
 
+    def explain(self, X, method: str = "reconstruction"):
+        """Each feature's (or pixel's) contribution to each sample's anomaly score.
+
+        See :func:`skanomaly.explain.explain_samples`, which this calls.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or image array
+            Samples to explain.
+        method : {"reconstruction", "gradient"}, default="reconstruction"
+            ``"reconstruction"``: the squared reconstruction error of each
+            feature; ``"gradient"``: gradient times input through the fitted
+            anomaly score.
+
+        Returns
+        -------
+        contributions : ndarray of shape (n_samples, n_features) or (n_samples, C, H, W)
+            Per-feature contributions (per-pixel, in the images' layout, for
+            image detectors); larger = more anomalous.
+        """
+        from skanomaly.explain import explain_samples
+
+        return explain_samples(self, X, method=method)
+
     def anomaly_score_module(self) -> nn.Module:
-        """The fitted anomaly score as a differentiable torch module.
+        """The fitted scoring function as one differentiable torch module.
 
         The module takes a float tensor in the units and layout of ``fit``'s
         ``X`` (flat rows, or images ``(n, C, H, W)`` / ``(n, H, W)``), applies
         the fitted scaling and returns the paper's per-sample anomaly score
         (larger = more anomalous), equal to ``-score_samples`` to float
-        tolerance, with gradients flowing to the input. It is in eval mode on
-        ``device_`` and shares the detector's weights (it is a view, not a
-        copy): attacks, saliency maps and robustness evaluations use it.
+        tolerance, with gradients flowing to the input. Its ``threshold``
+        buffer holds ``-offset_`` (NaN if the calibration is stale), so
+        ``module.is_outlier(x)`` equals ``predict(x) == -1``.
+
+        It is the detector's own fitted module, built once at the end of
+        ``fit``: ``score_samples`` runs it, :func:`skanomaly.save` stores its
+        tensors and :func:`skanomaly.export_onnx` exports it. It is in eval
+        mode on ``device_`` and holds the detector's networks (not copies;
+        PuzzleAE scores the puzzles on CPU with a channels-last copy of its
+        U-Net, made once): attacks, saliency maps, explanations and
+        robustness evaluations use it.
 
         Returns
         -------
@@ -880,31 +959,29 @@ class BaseDeepDetector(
         >>> det = DenoisingAE(hidden_dims=(8, 3), max_epochs=2, device="cpu",
         ...                   random_state=0).fit(X)
         >>> x = torch.tensor(X[:4], dtype=torch.float32, requires_grad=True)
-        >>> score = det.anomaly_score_module()(x)
+        >>> module = det.anomaly_score_module()
+        >>> score = module(x)
         >>> bool(np.allclose(score.detach().numpy(), -det.score_samples(X[:4]),
         ...                  rtol=1e-6))
         True
         >>> score.sum().backward()
         >>> x.grad.shape
         torch.Size([4, 6])
+        >>> bool((module.is_outlier(x).numpy() == (det.predict(X[:4]) == -1)).all())
+        True
         """
         check_is_fitted(self)
-        scaler = self.scaler_
-        compute_dtype = (
-            torch.float32 if torch.device(self.device_).type == "mps" else torch.float64
-        )
-        scaling = InputScaling(
-            None if scaler.is_identity else scaler.min_,
-            None if scaler.is_identity else scaler.scale_,
-            compute_dtype=compute_dtype,
-        )
-        module = AnomalyScoreModule(
-            self._build_score_module(),
-            scaling,
-            self.input_shape_,
-            image_input=self._requires_image,
-        )
-        return module.to(self.device_).eval()
+        module = self._fitted_module()
+        module.threshold.fill_(self._current_threshold())
+        return module
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        # derived caches (the fitted module, copies for fast scoring) are
+        # rebuilt from the networks and the fitted statistics on first use
+        return {
+            key: value for key, value in state.items() if not key.startswith("_cached_")
+        }
 
     def __setstate__(self, state):
         super().__setstate__(state)

@@ -333,14 +333,14 @@ class HeadNet(DenoisingNet):
 class ModeRecordingScore(nn.Module):
     """Reconstruction error plus the head's output; logs the modules' modes."""
 
-    def __init__(self, autoencoder, head, log):
+    def __init__(self, autoencoder, head):
         super().__init__()
         self.autoencoder = autoencoder
         self.head = head
-        self.log = log
 
     def forward(self, x):
-        self.log.append(
+        # the log of the test in progress (the fitted module is built once)
+        HeadAE.modes_seen.append(
             [m.training for m in (*self.autoencoder.modules(), *self.head.modules())]
         )
         head = self.head(self.autoencoder.encode(x)).squeeze(1)
@@ -353,7 +353,7 @@ class HeadAE(DenoisingAE):
     modes_seen: list = []
 
     def _build_score_module(self):
-        return ModeRecordingScore(self.net_.module_, self.net_.head_, self.modes_seen)
+        return ModeRecordingScore(self.net_.module_, self.net_.head_)
 
 
 @pytest.fixture(scope="module")

@@ -617,14 +617,21 @@ class PuzzleAE(BaseDeepDetector):
 
         On CPU, a copy with its weights in channels-last memory format: oneDNN's
         convolutions then run on channels-last activations without reordering
-        the weights at every call (about 20 % faster). The fitted module itself
-        is left as it is (training and :meth:`anomaly_score_module` use it).
+        the weights at every call (about 20 % faster), made once after
+        training and held by the fitted scoring module. ``net_.module_`` is
+        left as it is (the feature distance, whose whitening can magnify a
+        layout's float32 rounding, runs on it).
         """
         solver = self.net_.module_
         if not self._on_cpu():
             return solver
-        solver = copy.deepcopy(solver).requires_grad_(False)
-        return solver.to(memory_format=torch.channels_last)
+        cached = self.__dict__.get("_cached_inference_solver")
+        if cached is None:
+            # made once (training is over): a derived cache, not pickled
+            cached = copy.deepcopy(solver).requires_grad_(False)
+            cached = cached.to(memory_format=torch.channels_last)
+            self._cached_inference_solver = cached
+        return cached
 
     def _permutation_errors(self, X_net: np.ndarray) -> np.ndarray:
         """``(n, K)`` unnormalised errors of every permutation, batch by batch."""
@@ -638,16 +645,8 @@ class PuzzleAE(BaseDeepDetector):
             modules=[scorer],
         )
 
-    def _anomaly_scores(self, X_net: np.ndarray) -> np.ndarray:
-        # the base's, on the inference solver (anomaly_score_module keeps the
-        # fitted one, with gradients)
-        scorer = self._score(self._inference_solver())
-        return self._map_batches(
-            X_net, lambda xb: scorer(xb).double(), np.float64, modules=[scorer]
-        )
-
     def _build_score_module(self):
-        return self._score()
+        return self._score(self._inference_solver())
 
     def permutation_scores(self, X):
         """Normalised anomaly score of every permutation, before aggregation.

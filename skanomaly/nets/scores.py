@@ -296,6 +296,11 @@ class AnomalyScoreModule(nn.Module):
         self.n_features = 1
         for size in self.input_shape:
             self.n_features *= size
+        # the anomaly-score threshold of ``predict`` (minus the detector's
+        # ``offset_``); the detector sets it
+        self.register_buffer(
+            "threshold", torch.tensor(float("nan"), dtype=torch.float64)
+        )
 
     def _flat(self, x: Tensor) -> Tensor:
         if not isinstance(x, Tensor) or not x.is_floating_point():
@@ -317,8 +322,22 @@ class AnomalyScoreModule(nn.Module):
             )
         return x.reshape(x.shape[0], self.n_features)
 
-    def forward(self, x: Tensor) -> Tensor:
+    def net_input(self, x: Tensor) -> Tensor:
+        """Raw samples scaled and shaped as the network takes them."""
         flat = self.scaling(self._flat(x))
         if self.image_input:
-            flat = flat.reshape(flat.shape[0], *self.input_shape)
-        return self.scorer(flat)
+            return flat.reshape(flat.shape[0], *self.input_shape)
+        return flat
+
+    def score_net_input(self, x: Tensor) -> Tensor:
+        """The anomaly score of a batch already scaled and shaped for the
+        network (what the detector's ``score_samples`` runs)."""
+        return self.scorer(x)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.scorer(self.net_input(x))
+
+    def is_outlier(self, x: Tensor) -> Tensor:
+        """Whether each sample's anomaly score exceeds ``threshold`` (the
+        detector's ``predict(x) == -1``)."""
+        return self(x) > self.threshold
