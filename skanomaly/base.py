@@ -163,10 +163,6 @@ class BaseDeepDetector(
     _net_class = DetectorNet
     #: names of the extra arrays ``fit`` accepts (e.g. ``("X_negative",)``)
     _fit_arrays: tuple[str, ...] = ()
-    #: whether the method's stages take streamed training data (``ctx.X`` a
-    #: ``StreamedNetInput``, for a memmap or a torch Dataset); when False, fit
-    #: reads such data into one array first, as for any array
-    _fit_streams = False
     #: whether ``fit`` may train through accelerate
     #: (:func:`skanomaly.training.accelerate`): one stage, one optimizer, and a
     #: training step that calls only the network's ``forward``
@@ -223,6 +219,21 @@ class BaseDeepDetector(
         it in eval mode and ``torch.no_grad``; :meth:`anomaly_score_module`
         wraps it with the input scaling and keeps gradients.
         """
+
+    def _derive_facts(self, ctx: FitContext) -> dict:
+        """What the method derives from the data and its parameters before
+        any network is built, ``{name: value}`` (default: nothing).
+
+        A resolved architecture, loss weights estimated by sampling, a drawn
+        permutation set: whatever ``_build_module``, ``_net_kwargs`` and
+        ``_callbacks`` need beyond the parameters and ``ctx``. They read it
+        from ``ctx.facts``; the base sets each as the fitted attribute
+        ``name_`` (before ``_fit_stages``) and a saved detector stores them,
+        so that :func:`skanomaly.load` rebuilds the same networks without the
+        data. Values: JSON-like (numbers, strings, lists, dicts) or arrays.
+        Runs inside the seeded context.
+        """
+        return {}
 
     def _build_criterion(self):
         """The skorch criterion, or None when the training step computes its own
@@ -481,11 +492,6 @@ class BaseDeepDetector(
                 f"{type(self).__name__}.fit got unexpected fit parameters "
                 f"{unknown}; it accepts: {accepted}."
             )
-        if is_streamed(X) and not self._fit_streams:
-            # one float32 array, read (and checked) from the source
-            rows = StreamedRows(X, name="X")
-            shape = rows.sample_shape or (rows.n_features,)
-            X = rows.read(slice(None)).reshape(rows.n_samples, *shape)
         if is_streamed(X):
             rows = self._streamed_rows(X, reset=True)
             train_rows, calibration_rows = self._calibration_rows(rows.n_samples, seed)
@@ -705,7 +711,9 @@ class BaseDeepDetector(
     def _build_fitted_module(self) -> AnomalyScoreModule:
         """Raw input to anomaly score: the fitted scaling, the reshape for the
         network, and the method's score (:meth:`_build_score_module`) with its
-        fitted statistics as buffers; in eval mode on ``device_``."""
+        fitted statistics as buffers, on ``device_``. The modes of the shared
+        networks are left alone (scoring puts every module in eval mode for
+        its duration, :meth:`anomaly_score_module` for good)."""
         scaler = self.scaler_
         compute_dtype = (
             torch.float32 if torch.device(self.device_).type == "mps" else torch.float64
@@ -721,7 +729,7 @@ class BaseDeepDetector(
             self.input_shape_,
             image_input=self._requires_image,
         )
-        return module.to(self.device_).eval()
+        return module.to(self.device_)
 
     def _current_threshold(self) -> float:
         """The anomaly-score threshold of ``predict`` (``-offset_``); NaN when
@@ -787,7 +795,18 @@ class BaseDeepDetector(
             max_epochs=max_epochs,
         )
         with seed_context(seed, self.device_), flush_denormal_context():
+            ctx.facts = dict(self._derive_facts(ctx))
+            for name, value in ctx.facts.items():
+                setattr(self, name + "_", value)
             self._fit_stages(ctx)
+        # what rebuilds the networks without the data (skanomaly.load)
+        self._network_context_ = {
+            "seed": int(seed),
+            "max_epochs": int(max_epochs),
+            "n_samples": int(ctx.n_samples),
+            "unit_interval": ctx.unit_interval,
+            "facts": list(ctx.facts),
+        }
         if accelerator is not None:
             self.net_ = detach_accelerator(self.net_, self._net_class, self.device_)
         self.history_ = ctx.history
@@ -971,7 +990,7 @@ class BaseDeepDetector(
         True
         """
         check_is_fitted(self)
-        module = self._fitted_module()
+        module = self._fitted_module().eval()
         module.threshold.fill_(self._current_threshold())
         return module
 

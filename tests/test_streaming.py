@@ -22,8 +22,6 @@ from skanomaly.utils._testing import (
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
 DETECTORS = sorted(INIT_PARAMS)
-#: detectors whose fit streams (the others refuse streamed training data)
-FIT_STREAMS = [name for name in DETECTORS if getattr(skanomaly, name)._fit_streams]
 
 
 def _memmap(tmp_path, array, name="x.npy"):
@@ -111,7 +109,7 @@ def test_encode_and_reconstruct_stream(tmp_path):
     np.testing.assert_array_equal(det.reconstruct(X_mm), det.reconstruct(data.X_test))
 
 
-@pytest.mark.parametrize("name", FIT_STREAMS)
+@pytest.mark.parametrize("name", DETECTORS)
 def test_streamed_fit_matches_in_memory_fit(tmp_path, name):
     cls = getattr(skanomaly, name)
     data = make_detector_data(cls)
@@ -120,29 +118,6 @@ def test_streamed_fit_matches_in_memory_fit(tmp_path, name):
         _memmap(tmp_path, data.X_train), **data.fit_params
     )
     assert streamed.offset_ == in_memory.offset_
-    np.testing.assert_array_equal(
-        streamed.score_samples(data.X_test), in_memory.score_samples(data.X_test)
-    )
-
-
-def test_a_method_that_does_not_stream_reads_the_data_into_an_array(
-    tmp_path, monkeypatch
-):
-    # CRBND streams too now (its classifier's training set goes to a
-    # temporary file); a method of one's own may not
-    class ArrayOnly(DenoisingAE):
-        _fit_streams = False
-
-    params = make_test_instance(DenoisingAE).get_params()
-    data = make_detector_data(DenoisingAE)
-    sizes = []
-    read = StreamedRows.read
-    monkeypatch.setattr(
-        StreamedRows, "read", lambda self, i: sizes.append(i) or read(self, i)
-    )
-    streamed = ArrayOnly(**params).fit(_memmap(tmp_path, data.X_train))
-    assert sizes == [slice(None)]  # one read of every row, then as an array
-    in_memory = ArrayOnly(**params).fit(data.X_train)
     np.testing.assert_array_equal(
         streamed.score_samples(data.X_test), in_memory.score_samples(data.X_test)
     )

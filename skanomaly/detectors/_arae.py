@@ -328,7 +328,6 @@ class ARAE(PathwayScoreMixin, BaseDeepDetector):
     #: larger data trains up to 5,000 steps within 50 epochs (chosen on
     #: validation tasks: docs/conventions.md, "Training budget")
     _auto_target_steps = 5000
-    _fit_streams = True  # its stages read ctx.X by batches (data bigger than memory)
     _paper_params = {
         # the authors' train.py: the whole training set re-attacked before each
         # epoch (recraft="epoch"), 40-step PGD with a step of 2.5 * eps / steps

@@ -375,7 +375,6 @@ class CRBND(BaseDeepDetector):
         "anomaly_score": [StrOptions({"classifier", "reconstruction"})],
     }
     _requires_image = True
-    _fit_streams = True  # its stages read ctx.X by batches (data bigger than memory)
     _net_class = CRBNDNet
     _paper_params = {
         # the authors' code (model.py, train.py; methods.md, 4): width 32,

@@ -123,7 +123,6 @@ class DenoisingAE(PathwayScoreMixin, BaseDeepDetector):
     #: larger data trains up to 5,000 steps within 50 epochs (chosen on
     #: validation tasks: docs/conventions.md, "Training budget")
     _auto_target_steps = 5000
-    _fit_streams = True  # its stages read ctx.X by batches (data bigger than memory)
     # one stage, one optimizer, the step calls only the forward: DDP-safe
     _supports_accelerate = True
     _paper_params = {

@@ -428,7 +428,6 @@ class LISAE(BaseDeepDetector):
         ],
     }
     _net_class = LISAENet
-    _fit_streams = True  # its stages read ctx.X by batches (data bigger than memory)
     _fit_arrays = ("X_negative",)
     _paper_params = {
         # the paper reports none of these; the design notes (methods.md, 3)
@@ -523,8 +522,11 @@ class LISAE(BaseDeepDetector):
             len(ctx.X), ctx.batch_size, _AUTO_PHASE2_MIN_STEPS, _AUTO_PHASE2_MIN_EPOCHS
         )
 
+    def _derive_facts(self, ctx):
+        return {"architecture": self._resolve_architecture(ctx.input_shape)}
+
     def _build_module(self, ctx):
-        if self.architecture_ == "conv":
+        if ctx.facts["architecture"] == "conv":
             return ConvLISAutoencoder(ctx.input_shape, self.latent_dim, self.width)
         return MLPLISAutoencoder(ctx.n_features, self.latent_dim, self.width)
 
@@ -537,7 +539,6 @@ class LISAE(BaseDeepDetector):
         return {"settings": settings}
 
     def _fit_stages(self, ctx):
-        self.architecture_ = self._resolve_architecture(ctx.input_shape)
         negatives = ctx.arrays.get("X_negative")
         self.n_negatives_ = 0 if negatives is None else int(len(negatives))
         phase2_epochs = self._phase2_epochs(ctx)

@@ -390,7 +390,6 @@ class PuzzleAE(BaseDeepDetector):
     }
     _requires_image = True
     _net_class = PuzzleAENet
-    _fit_streams = True  # its stages read ctx.X by batches (data bigger than memory)
     _paper_params = {
         # the authors' configs/config_train.yaml and test.py: U-Net and
         # discriminator width 64, batch 64, ReduceLROnPlateau on the U-Net,
@@ -486,7 +485,7 @@ class PuzzleAE(BaseDeepDetector):
         settings = settings_from(
             self,
             PuzzleAESettings,
-            permutations=self.permutations_,
+            permutations=ctx.facts["permutations"],
             input_shape=ctx.input_shape,
         )
         return {"settings": settings, "optimizer__weight_decay": self.weight_decay}
@@ -511,12 +510,14 @@ class PuzzleAE(BaseDeepDetector):
         n_val = min(max(n_val, 1), n_samples - 1)
         return seeded_split(n_samples, n_val, seed)
 
-    def _fit_stages(self, ctx):
-        # the permutation set and the held-out split come first: the net's
-        # settings read permutations_, and scoring reads permutation_errors_
-        self.permutations_ = puzzle_permutations(
+    def _derive_facts(self, ctx):
+        permutations = puzzle_permutations(
             self.grid, self.permutations, n_permutations=self.n_permutations
-        ).numpy()
+        )
+        return {"permutations": permutations.numpy()}
+
+    def _fit_stages(self, ctx):
+        # the held-out split comes first: scoring reads permutation_errors_
         train_idx, val_idx = self._split_validation(ctx.X.shape[0], ctx.seed)
         self.validation_indices_ = val_idx
         self.net_ = self._make_net(ctx)

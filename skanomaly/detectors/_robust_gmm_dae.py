@@ -422,7 +422,6 @@ class RobustGMMDAE(BaseDeepDetector):
         "width": [Interval(Integral, 1, None, closed="left")],
     }
     _net_class = RobustGMMDAENet
-    _fit_streams = True  # its stages read ctx.X by batches (data bigger than memory)
     _paper_params = {
         # the authors' train.py and config.ini (methods.md, 5): the FC network
         # 200x4, latent 10, ten modes at 10 e_k, sigma 1, FGSM eps 0.3, Adam
@@ -543,13 +542,29 @@ class RobustGMMDAE(BaseDeepDetector):
             )
         return batch_size, max_epochs
 
+    def _derive_facts(self, ctx):
+        means = gmm_means(self.n_components, self.latent_dim, float(self.mode_scale))
+        loss_weights = gmm_loss_weights(
+            means,
+            float(self.sigma),
+            min(ctx.batch_size, ctx.n_samples),
+            adversarial=self.adversarial,
+            alpha=float(self.alpha),
+            n_draws=_WEIGHT_DRAWS,
+            generator=torch.Generator().manual_seed(ctx.seed),
+        )
+        return {
+            "architecture": self._resolve_architecture(ctx.input_shape),
+            "loss_weights": loss_weights,
+        }
+
     def _build_module(self, ctx):
-        if self.architecture_ == "conv":
+        if ctx.facts["architecture"] == "conv":
             return ConvGMMAutoencoder(ctx.input_shape, self.latent_dim, self.width)
         return MLPGMMAutoencoder(ctx.n_features, self.latent_dim, self.hidden_dims)
 
     def _net_kwargs(self, ctx):
-        weights = self.loss_weights_
+        weights = ctx.facts["loss_weights"]
         settings = settings_from(
             self,
             RobustGMMDAESettings,
@@ -562,23 +577,10 @@ class RobustGMMDAE(BaseDeepDetector):
         # and covariance losses are noisy on a small last batch
         return {
             "settings": settings,
-            "iterator_train__drop_last": len(ctx.X) > ctx.batch_size,
+            "iterator_train__drop_last": ctx.n_samples > ctx.batch_size,
         }
 
     def _fit_stages(self, ctx):
-        self.architecture_ = self._resolve_architecture(ctx.input_shape)
-        means = gmm_means(self.n_components, self.latent_dim, float(self.mode_scale))
-        batch_rows = min(ctx.batch_size, len(ctx.X))
-        generator = torch.Generator().manual_seed(ctx.seed)
-        self.loss_weights_ = gmm_loss_weights(
-            means,
-            float(self.sigma),
-            batch_rows,
-            adversarial=self.adversarial,
-            alpha=float(self.alpha),
-            n_draws=_WEIGHT_DRAWS,
-            generator=generator,
-        )
         self.net_ = self._make_net(ctx)
         self._train_stage(ctx, "train", ctx.X)
         scorer = self._score_module("reconstruction")

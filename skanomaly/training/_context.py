@@ -41,6 +41,15 @@ class FitContext:
         The training batch size, ``"auto"`` resolved (``batch_size_``).
     max_epochs : int
         Epochs of a stage unless it says otherwise, ``"auto"`` resolved.
+    facts : dict of str to object
+        What the method derives from the data and its parameters before any
+        network is built (``_derive_facts``: a resolved architecture, loss
+        weights, a permutation set). The hooks that build the networks read
+        them here; each ``name`` becomes the fitted attribute ``name_``, and a
+        saved detector stores them to rebuild its networks
+        (:func:`skanomaly.load`).
+    n_samples : int or None
+        Training rows (None: ``len(X)``).
     history : list of dict
         Every trained epoch so far, across stages, each with a ``stage`` key.
     stage_epochs : dict of str to int
@@ -54,8 +63,17 @@ class FitContext:
     batch_size: int
     max_epochs: int
     arrays: dict[str, np.ndarray] = field(default_factory=dict)
+    facts: dict[str, object] = field(default_factory=dict)
+    n_samples: int | None = None
     history: list[dict] = field(default_factory=list)
     stage_epochs: dict[str, int] = field(default_factory=dict)
+    #: the answer of :meth:`in_unit_interval`, once asked (a saved detector
+    #: stores it: its networks are rebuilt without the data)
+    unit_interval: bool | None = None
+
+    def __post_init__(self) -> None:
+        if self.n_samples is None:
+            self.n_samples = int(len(self.X))
 
     @property
     def n_features(self) -> int:
@@ -65,8 +83,11 @@ class FitContext:
     def in_unit_interval(self) -> bool:
         """Whether every training value lies in [0, 1] (images, scaled data).
 
-        Streamed training data is read once for this (then remembered)."""
-        if hasattr(self.X, "value_range"):
-            low, high = self.X.value_range()
-            return bool(low >= 0.0 and high <= 1.0)
-        return bool(self.X.min() >= 0.0 and self.X.max() <= 1.0)
+        The data is read once for this (then remembered)."""
+        if self.unit_interval is None:
+            if hasattr(self.X, "value_range"):
+                low, high = self.X.value_range()
+            else:
+                low, high = self.X.min(), self.X.max()
+            self.unit_interval = bool(low >= 0.0 and high <= 1.0)
+        return self.unit_interval
