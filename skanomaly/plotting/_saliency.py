@@ -99,6 +99,7 @@ def plot_saliency_maps(
     fill=0.0,
     input_shape=None,
     cmap="RdBu",
+    colorbar=True,
     figsize=None,
 ):
     """Inputs, reconstructions and occlusion saliency maps (the ARAE paper's Fig. 4).
@@ -107,7 +108,8 @@ def plot_saliency_maps(
     reconstruction (when it has ``reconstruct``) and its
     :func:`occlusion_saliency` map. Maps use a diverging colormap centred at 0:
     with the default ``"RdBu"``, blue pixels raise the anomaly score when
-    occluded and red ones lower it, as in the paper.
+    occluded and red ones lower it, as in the paper. Each map has its own
+    symmetric scale, read on its colour bar (in anomaly score units).
 
     Parameters
     ----------
@@ -125,13 +127,23 @@ def plot_saliency_maps(
         ``(C, H, W)``; ``None`` uses the first detector's ``input_shape_``.
     cmap : str, default="RdBu"
         Diverging colormap of the maps.
+    colorbar : bool, default=True
+        Whether each map gets a colour bar beside it.
     figsize : tuple of float, default=None
-        Figure size; by default 1.3 inches per panel.
+        Figure size; by default 1.3 inches per panel (1.7 per map with its
+        colour bar).
 
     Returns
     -------
     fig : matplotlib.figure.Figure
-        The figure; each map is scaled symmetrically around 0 on its own.
+        The figure; each map is scaled symmetrically around 0 on its own. The
+        colour bars are axes of their own (labelled ``"<colorbar>"`` by
+        matplotlib), after the panels in ``fig.axes``.
+
+    See Also
+    --------
+    plot_explanations : Gradient or reconstruction-error maps of skanomaly
+        detectors, computed in one pass.
 
     Examples
     --------
@@ -140,12 +152,12 @@ def plot_saliency_maps(
     >>> import numpy as np
     >>> from skanomaly import DenoisingAE
     >>> from skanomaly.plotting import plot_saliency_maps
-    >>> X = np.random.RandomState(0).uniform(size=(32, 1, 4, 4))
+    >>> X = np.random.RandomState(0).uniform(size=(50, 1, 4, 4))
     >>> dae = DenoisingAE(hidden_dims=(8, 4), max_epochs=2, random_state=0,
     ...                   device="cpu").fit(X)
     >>> fig = plot_saliency_maps({"DAE": dae}, X, n=2)
-    >>> len(fig.axes)
-    6
+    >>> len(fig.axes)  # 2 rows of input, reconstruction and map; 2 colour bars
+    8
     """
     plt = import_pyplot()
     pairs = named_detectors(detectors)
@@ -159,8 +171,11 @@ def plot_saliency_maps(
         columns.append((f"{name} map", maps, "map"))
     n_rows, n_cols = len(rows), len(columns)
     if figsize is None:
-        figsize = (1.3 * n_cols, 1.3 * n_rows + 0.4)
+        n_maps = sum(kind == "map" for _, _, kind in columns)
+        width = 1.3 * n_cols + (0.4 * n_maps if colorbar else 0.0)
+        figsize = (width, 1.3 * n_rows + 0.4)
     fig, axes = plt.subplots(n_rows, n_cols, figsize=figsize, squeeze=False)
+    drawn_maps = []
     for c, (title, data, kind) in enumerate(columns):
         for r in range(n_rows):
             ax = axes[r, c]
@@ -168,10 +183,17 @@ def plot_saliency_maps(
                 ax.imshow(to_displayable(data[r], shape), cmap="gray", vmin=0, vmax=1)
             else:
                 limit = float(np.abs(data[r]).max()) or 1.0
-                ax.imshow(data[r], cmap=cmap, vmin=-limit, vmax=limit)
+                drawn_maps.append(
+                    (ax, ax.imshow(data[r], cmap=cmap, vmin=-limit, vmax=limit))
+                )
             ax.set_xticks([])
             ax.set_yticks([])
             if r == 0:
                 ax.set_title(title, fontsize="small")
+    if colorbar:
+        # after every panel, so that fig.axes lists the panels first
+        for ax, drawn in drawn_maps:
+            bar = fig.colorbar(drawn, ax=ax, fraction=0.046, pad=0.04)
+            bar.ax.tick_params(labelsize="x-small")
     fig.tight_layout()
     return fig

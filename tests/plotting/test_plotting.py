@@ -143,12 +143,13 @@ def test_plot_saliency_maps_layout(detectors, images):
     fig = plot_saliency_maps(detectors, images, n=2)
     titles = [ax.get_title() for ax in fig.axes[:5]]
     assert titles == ["input", "DAE rec.", "DAE map", "ARAE rec.", "ARAE map"]
-    assert len(fig.axes) == 10
+    assert len(fig.axes) == 10 + 4  # and a colour bar per map
     forest = IsolationForest(n_estimators=10, random_state=0).fit(
         images.reshape(24, -1)
     )
     fig = plot_saliency_maps([forest], images, n=1, input_shape=(1, 4, 4))
-    assert [ax.get_title() for ax in fig.axes] == ["input", "IsolationForest map"]
+    assert [ax.get_title() for ax in fig.axes[:2]] == ["input", "IsolationForest map"]
+    assert [ax.get_label() for ax in fig.axes[2:]] == ["<colorbar>"]
     matplotlib.pyplot.close("all")
 
 
