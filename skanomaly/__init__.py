@@ -1,5 +1,6 @@
 """skanomaly: scikit-learn compatible deep novelty detectors."""
 
+from skanomaly.deploy import load, save
 from skanomaly.detectors import (
     ARAE,
     CRBND,
@@ -23,4 +24,6 @@ __all__ = [
     "RobustGMMDAE",
     "TrainingDivergedError",
     "__version__",
+    "load",
+    "save",
 ]

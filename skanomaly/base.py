@@ -994,6 +994,49 @@ class BaseDeepDetector(
         module.threshold.fill_(self._current_threshold())
         return module
 
+    def save(self, path):
+        """Write the fitted detector to a file that runs no code when loaded.
+
+        See :func:`skanomaly.save`; read it back with :meth:`load` or
+        :func:`skanomaly.load`.
+
+        Parameters
+        ----------
+        path : str or path-like
+            Where to write.
+
+        Returns
+        -------
+        path : pathlib.Path
+            The file written.
+        """
+        from skanomaly.deploy import save
+
+        return save(self, path)
+
+    @classmethod
+    def load(cls, path, *, device=None):
+        """Read a detector of this class written by :meth:`save`.
+
+        See :func:`skanomaly.load`; a file of another detector raises
+        ``ValueError``.
+
+        Parameters
+        ----------
+        path : str or path-like
+            A file written by :meth:`save`.
+        device : str or torch.device, default=None
+            Where the networks go; None: where they were fitted, or the CPU.
+
+        Returns
+        -------
+        detector : BaseDeepDetector
+            The fitted detector.
+        """
+        from skanomaly.deploy import load
+
+        return load(path, device=device, detector_class=cls)
+
     def __getstate__(self):
         state = super().__getstate__()
         # derived caches (the fitted module, copies for fast scoring) are
