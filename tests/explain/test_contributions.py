@@ -10,7 +10,7 @@ import torch
 from sklearn.ensemble import IsolationForest
 from sklearn.exceptions import NotFittedError
 
-from skanomaly import ARAE, CRBND, LISAE, DenoisingAE, PuzzleAE
+from skanomaly import ARAE, CRBND, LISAE, DenoisingAE, PuzzleAE, RobustGMMDAE
 from skanomaly.explain import (
     explain_samples,
     gradient_contributions,
@@ -174,6 +174,26 @@ def test_reconstruction_rows_sum_to_the_score(tabular, dae):
     scaled = (X_test - dae.scaler_.min_) / dae.scaler_.scale_
     rec = (dae.reconstruct(X_test) - dae.scaler_.min_) / dae.scaler_.scale_
     np.testing.assert_allclose(contributions, (rec - scaled) ** 2, atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("cls", "params", "score_of_sum"),
+    [
+        (ARAE, {"anomaly_score": "reconstruction"}, np.asarray),
+        (RobustGMMDAE, {}, np.asarray),  # its default score
+        (LISAE, {}, np.sqrt),  # ||x_hat - x||_2
+    ],
+    ids=["ARAE", "RobustGMMDAE", "LISAE"],
+)
+def test_reconstruction_rows_give_the_score(tabular, cls, params, score_of_sum):
+    X_train, X_test = tabular
+    detector = make_test_instance(cls, **params).fit(X_train)
+    contributions = reconstruction_contributions(detector, X_test)
+    np.testing.assert_allclose(
+        score_of_sum(contributions.sum(axis=1)),
+        -detector.score_samples(X_test),
+        rtol=1e-5,
+    )
 
 
 @pytest.mark.parametrize("name", ["DenoisingAE", "CRBND"])
