@@ -142,20 +142,23 @@ def gradient_contributions(detector, X):
     ``c_j = ds/du_j * u_j``. So the contributions do not depend on the units
     of the features (rescaling or shifting a feature in the data the detector
     is fitted on leaves them unchanged), and they are measured against the
-    training minimum, ``u = 0``: the first-order change of the score when a
-    feature moves there from its value.
+    training minimum, ``u = 0``: to first order, ``c_j`` is how much the
+    score would drop if feature ``j`` moved there from its value.
 
     The values are signed: positive where the feature's value pushes the
     score up (the sample looks more anomalous because of it), negative where
     it pulls the score down. Unlike :func:`reconstruction_contributions` they
     exist for every score (NAP, PuzzleAE's puzzle and feature terms, CRBND's
     classifier, ...) and follow the score itself, but they do not sum to it:
-    they are a local, linear reading of it.
+    they are a local, linear reading of it. A feature that is anomalously
+    low, near the training minimum (a black pixel where a stroke is missing),
+    gets a small contribution however wrong it is, since its ``u_j`` is near
+    0; its reconstruction error shows it.
 
     Gradients are taken with :func:`torch.autograd.grad` with respect to the
     input only, batch by batch (``batch_size_`` rows), with the network in
-    eval mode on ``device_``; no parameter's ``.grad``, no module's mode and
-    no global random state changes.
+    eval mode on ``device_``; no parameter's ``.grad``, no fitted network's
+    train/eval mode and no global random state changes.
 
     Parameters
     ----------
