@@ -60,7 +60,6 @@ class CRBNDSettings:
 
     input_shape: tuple[int, int, int]
     classifier_width: int
-    classifier_lr: float
     augmentation_copies: int
     motion_blur_length: int
     noise_std: float
@@ -105,9 +104,11 @@ class CRBNDNet(DetectorNet):
         named = self.module_.named_parameters()
         opt_args, opt_kwargs = self.get_params_for_optimizer("optimizer", named)
         self.optimizer_ = self.optimizer(*opt_args, **opt_kwargs)
-        self.optimizer_classifier_ = torch.optim.Adam(
-            self.classifier_.parameters(), lr=self.settings.classifier_lr
+        # skorch's routing: optimizer_classifier__lr and the like
+        opt_args, opt_kwargs = self.get_params_for_optimizer(
+            "optimizer_classifier", self.classifier_.named_parameters()
         )
+        self.optimizer_classifier_ = self.optimizer_classifier(*opt_args, **opt_kwargs)
         return self
 
     @property
@@ -162,9 +163,7 @@ class CRBNDNet(DetectorNet):
             copies = self.settings.augmentation_copies
             targets = x.repeat(copies, 1, 1, 1)
             loss = charbonnier_mean(output, targets, _CHARBONNIER_EPSILON).mean()
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
+        self.step_optimizers(loss, [optimizer], batch)
         return {"loss": loss.detach(), "y_pred": output.detach()}
 
 
@@ -492,7 +491,11 @@ class CRBND(BaseDeepDetector):
                 tuple(float(v) for v in p) for p in self.coarse_dropout
             ),
         )
-        return {"settings": settings}
+        return {
+            "settings": settings,
+            "optimizer_classifier": torch.optim.Adam,
+            "optimizer_classifier__lr": self.classifier_lr,
+        }
 
     # ----------------------------------------------------------------- fit
     def _fit_stages(self, ctx):

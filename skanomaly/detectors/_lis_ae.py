@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import math
 from dataclasses import dataclass
@@ -12,7 +11,6 @@ import torch
 import torch.nn.functional as F
 from sklearn.utils._param_validation import Interval, StrOptions
 from skorch.callbacks import PassthroughScoring
-from skorch.utils import TeeGenerator
 from torch import Tensor, nn
 
 from skanomaly.augment import RandomNegatives
@@ -135,7 +133,6 @@ class LISAENet(DetectorNet):
         ``settings``, a :class:`LISAESettings`.
     """
 
-    _negative_pool: Tensor | None = None
     _separation: list | None = None
 
     @property
@@ -154,19 +151,6 @@ class LISAENet(DetectorNet):
         self.optimizer_ = self.optimizer(*opt_args, **opt_kwargs)
         return self
 
-    @contextlib.contextmanager
-    def lend_negatives(self, pool: Tensor | None):
-        """Let the training steps draw negatives from ``pool`` meanwhile.
-
-        The pool is a training input, not a part of the model: it is dropped
-        afterwards, so the fitted net does not hold (or pickle) it.
-        """
-        self._negative_pool = pool
-        try:
-            yield
-        finally:
-            self._negative_pool = None
-
     def on_train_begin(self, net, X=None, y=None, **kwargs):
         super().on_train_begin(net, X=X, y=y, **kwargs)
         module = self.module_
@@ -176,7 +160,8 @@ class LISAENet(DetectorNet):
         elif self.settings.variant == "linsep":
             head = nn.Linear(module.feature_dim, 1).to(self.device)
             optimizer = torch.optim.Adam(head.parameters(), lr=self.lr)
-            # a plain list, so that skorch does not register (or pickle) the head
+            # a plain list, so that skorch does not register (or pickle) the
+            # head and its optimizer
             self._separation = [head, optimizer]
 
     def on_train_end(self, net, X=None, y=None, **kwargs):
@@ -186,41 +171,35 @@ class LISAENet(DetectorNet):
         self._separation = None
 
     # ---------------------------------------------------------- negatives
-    def negatives_for(self, x: Tensor) -> Tensor:
-        """A batch of negatives as large as ``x``: drawn from the pool, or made."""
-        pool = self._negative_pool
+    def negatives_for(self, x: Tensor, pool: Tensor | None = None) -> Tensor:
+        """A batch of negatives as large as ``x``: drawn from ``pool``, or made."""
         if pool is None:
             return RandomNegatives(self.settings.image_shape)(x)
         index = torch.randint(len(pool), (len(x),)).to(pool.device)
         return pool[index].to(x.device)
 
     # --------------------------------------------------------------- step
-    def train_step(self, batch, **fit_params):
-        """One step of the current phase (see the class docstring)."""
+    def train_step(self, batch, negative_pool=None, **fit_params):
+        """One step of the current phase (see the class docstring).
+
+        ``negative_pool`` is the stage's data beside its batches (the fit
+        parameter of ``_train_stage``): a tensor of negatives to draw from,
+        or None to make them from the batch.
+        """
         self._set_training(True)
         x = self.batch_input(batch)
         if self.stage == LATENT_SHAPING:
-            loss, output = self._shaping_loss(x)
+            loss, output = self._shaping_loss(x, negative_pool)
             optimizers = [self.optimizer_]
         else:
-            loss, output = self._feature_loss(x)
+            loss, output = self._feature_loss(x, negative_pool)
             optimizers = [self.optimizer_]
             if self._separation is not None:
                 optimizers.append(self._separation[1])
-        for optimizer in optimizers:
-            optimizer.zero_grad()
-        loss.backward()
-        self.notify(
-            "on_grad_computed",
-            named_parameters=TeeGenerator(self.module_.named_parameters()),
-            batch=batch,
-            training=True,
-        )
-        for optimizer in optimizers:
-            optimizer.step()
+        self.step_optimizers(loss, optimizers, batch)
         return {"loss": loss.detach(), "y_pred": output.detach()}
 
-    def _feature_loss(self, x: Tensor):
+    def _feature_loss(self, x: Tensor, pool: Tensor | None):
         module = self.module_
         if self._separation is None:
             output = module(x)
@@ -228,7 +207,7 @@ class LISAENet(DetectorNet):
             loss = positive_error.mean()
         else:
             head = self._separation[0]
-            negatives = self.negatives_for(x)
+            negatives = self.negatives_for(x, pool)
             s_pos, s_neg = module.features(x), module.features(negatives)
             output = module.decode(torch.tanh(module.latent(s_pos))).reshape(x.shape)
             positive_error = reconstruction_norm(output, x)
@@ -242,9 +221,9 @@ class LISAENet(DetectorNet):
         self.history.record_batch("positive_error", positive_error.mean().item())
         return loss, output
 
-    def _shaping_loss(self, x: Tensor):
+    def _shaping_loss(self, x: Tensor, pool: Tensor | None):
         module = self.module_
-        negatives = self.negatives_for(x)
+        negatives = self.negatives_for(x, pool)
         with torch.no_grad():  # E is frozen
             s_pos, s_neg = module.features(x), module.features(negatives)
         output = module.decode(torch.tanh(module.latent(s_pos))).reshape(x.shape)
@@ -546,23 +525,28 @@ class LISAE(BaseDeepDetector):
         pool = None
         if negatives is not None and (phase2_epochs > 0 or self.variant == "linsep"):
             pool = torch.as_tensor(negatives, device=ctx.device)
-        with net.lend_negatives(pool):
-            self._train_stage(ctx, FEATURE_EXTRACTION, ctx.X)
-            latent = net.module_.latent
-            self.latent_phase1_ = {
-                key: value.detach().cpu().clone()
-                for key, value in latent.state_dict().items()
-            }
-            self.gamma_ = None
-            if phase2_epochs == 0:
-                return
-            self.gamma_ = self._gamma_target(ctx, pool)
-            net.set_params(
-                stage=LATENT_SHAPING,
-                settings=dataclasses.replace(net.settings, gamma_target=self.gamma_),
-            )
-            net.initialize_optimizer()
-            self._train_stage(ctx, LATENT_SHAPING, ctx.X, max_epochs=phase2_epochs)
+        self._train_stage(ctx, FEATURE_EXTRACTION, ctx.X, negative_pool=pool)
+        latent = net.module_.latent
+        self.latent_phase1_ = {
+            key: value.detach().cpu().clone()
+            for key, value in latent.state_dict().items()
+        }
+        self.gamma_ = None
+        if phase2_epochs == 0:
+            return
+        self.gamma_ = self._gamma_target(ctx, pool)
+        net.set_params(
+            stage=LATENT_SHAPING,
+            settings=dataclasses.replace(net.settings, gamma_target=self.gamma_),
+        )
+        net.initialize_optimizer()
+        self._train_stage(
+            ctx,
+            LATENT_SHAPING,
+            ctx.X,
+            max_epochs=phase2_epochs,
+            negative_pool=pool,
+        )
 
     def _gamma_target(self, ctx, pool) -> float:
         """``gamma_``: ``gamma``, or ``gamma`` times the negatives' phase-1 error."""
@@ -574,7 +558,10 @@ class LISAE(BaseDeepDetector):
         if pool is None:
             source = torch.as_tensor(ctx.X[:n_rows], device=ctx.device)
             negatives = torch.cat(
-                [net.negatives_for(chunk) for chunk in source.split(ctx.batch_size)]
+                [
+                    net.negatives_for(chunk, pool)
+                    for chunk in source.split(ctx.batch_size)
+                ]
             )
         else:
             negatives = pool[:n_rows]

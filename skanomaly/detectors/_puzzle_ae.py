@@ -11,7 +11,6 @@ import torch
 import torch.nn.functional as F
 from sklearn.utils._param_validation import Interval, StrOptions
 from skorch.callbacks import LRScheduler, PassthroughScoring
-from skorch.utils import TeeGenerator
 from torch.optim.lr_scheduler import ReduceLROnPlateau
 
 from skanomaly.attacks import fgsm
@@ -52,7 +51,6 @@ class PuzzleAESettings:
     legacy_fgsm: bool
     feature_matching_weight: float
     discriminator_width: int
-    discriminator_lr: float
 
 
 class PuzzleAENet(DetectorNet):
@@ -124,10 +122,12 @@ class PuzzleAENet(DetectorNet):
         opt_args, opt_kwargs = self.get_params_for_optimizer("optimizer", named)
         self.optimizer_ = self.optimizer(*opt_args, **opt_kwargs)
         if self.settings.feature_matching_weight > 0:
-            self.optimizer_discriminator_ = torch.optim.Adam(
-                self.discriminator_.parameters(),
-                lr=self.settings.discriminator_lr,
-                betas=(0.5, 0.999),
+            # skorch's routing: optimizer_discriminator__lr and the like
+            opt_args, opt_kwargs = self.get_params_for_optimizer(
+                "optimizer_discriminator", self.discriminator_.named_parameters()
+            )
+            self.optimizer_discriminator_ = self.optimizer_discriminator(
+                *opt_args, **opt_kwargs
             )
         return self
 
@@ -167,7 +167,6 @@ class PuzzleAENet(DetectorNet):
         puzzled, _ = RandomPuzzle(permutations, masking=settings.masking)(x_pad)
         puzzled = self._adversarial_puzzle(puzzled)
 
-        self.optimizer_.zero_grad()
         reconstruction = solver.crop(solver.net(puzzled), height, width)
         loss_rec = F.mse_loss(reconstruction, x)
         loss = loss_rec
@@ -179,10 +178,11 @@ class PuzzleAENet(DetectorNet):
             fake_features = disc.features(fake)
             loss_fm = (real_features.detach() - fake_features).pow(2).mean()
             loss = loss_rec + settings.feature_matching_weight * loss_fm
-        loss.backward()
+        self.step_optimizers(loss, [self.optimizer_], batch)
 
         if disc is not None:
-            self.optimizer_discriminator_.zero_grad()
+            # the U-Net has stepped; the discriminator learns on the images
+            # it was shown (``fake`` is detached, its weights are unchanged)
             fake_prob = disc(fake.detach())
             with self.autocast(False):  # CUDA autocast refuses this loss
                 real_prob, fake_prob = real_prob.float(), fake_prob.float()
@@ -190,18 +190,11 @@ class PuzzleAENet(DetectorNet):
                     F.binary_cross_entropy(real_prob, torch.ones_like(real_prob))
                     + F.binary_cross_entropy(fake_prob, torch.zeros_like(fake_prob))
                 )
-            loss_disc.backward()
-            self.optimizer_discriminator_.step()
+            self.step_optimizers(loss_disc, [self.optimizer_discriminator_], batch)
             self.history.record_batch("feature_matching_loss", loss_fm.item())
             self.history.record_batch("discriminator_loss", loss_disc.item())
 
         self.history.record_batch("reconstruction_loss", loss_rec.item())
-        self.notify(
-            "on_grad_computed",
-            named_parameters=TeeGenerator(self.module_.named_parameters()),
-            batch=batch,
-        )
-        self.optimizer_.step()
         return {"loss": loss.detach(), "y_pred": reconstruction.detach()}
 
 
@@ -488,7 +481,16 @@ class PuzzleAE(BaseDeepDetector):
             permutations=ctx.facts["permutations"],
             input_shape=ctx.input_shape,
         )
-        return {"settings": settings, "optimizer__weight_decay": self.weight_decay}
+        kwargs = {"settings": settings, "optimizer__weight_decay": self.weight_decay}
+        if self.feature_matching_weight > 0:
+            # registered only with a discriminator (skorch refuses the
+            # parameters of an optimizer that does not exist)
+            kwargs.update(
+                optimizer_discriminator=torch.optim.Adam,
+                optimizer_discriminator__lr=self.discriminator_lr,
+                optimizer_discriminator__betas=(0.5, 0.999),
+            )
+        return kwargs
 
     def _callbacks(self, ctx):
         callbacks = []

@@ -158,6 +158,50 @@ class DetectorNet(NeuralNet):
             getattr(self, name + "_").step()
         return step
 
+    def step_optimizers(self, loss, optimizers, batch) -> None:
+        """Backpropagate ``loss`` and step ``optimizers``, in order.
+
+        The one way a training step of its own (a method with several
+        optimizers, or several models trained in alternation) steps them:
+        the optimizers' gradients are zeroed, ``loss.backward()`` runs, the
+        ``on_grad_computed`` callbacks see the parameters of these optimizers
+        (gradient clipping, logging), and each optimizer steps. Call it once
+        per group of optimizers that step on the same loss, e.g. the
+        generator's then the discriminator's.
+
+        Parameters
+        ----------
+        loss : Tensor (scalar)
+            The loss whose gradients the optimizers step on.
+        optimizers : sequence of torch.optim.Optimizer
+            The optimizers to step (registered ones, ``optimizer_`` and
+            ``optimizer_<name>_``, or a stage's own).
+        batch : object
+            The batch of the step (passed to the callbacks).
+        """
+        for optimizer in optimizers:
+            optimizer.zero_grad()
+        loss.backward()
+        stepped = {
+            id(param)
+            for optimizer in optimizers
+            for group in optimizer.param_groups
+            for param in group["params"]
+        }
+        named = (
+            (name, param)
+            for name, param in self.get_all_learnable_params()
+            if id(param) in stepped
+        )
+        self.notify(
+            "on_grad_computed",
+            named_parameters=TeeGenerator(named),
+            batch=batch,
+            training=True,
+        )
+        for optimizer in optimizers:
+            optimizer.step()
+
     def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
         super().on_epoch_begin(net, dataset_train, dataset_valid, **kwargs)
         self.history.record("stage", self.stage)

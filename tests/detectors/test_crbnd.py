@@ -5,6 +5,7 @@ invariance, input errors) is tested in ``tests/test_common.py`` and
 ``tests/test_contract.py``; this module tests what they cannot know.
 """
 
+import copy
 import gc
 import pickle
 import tempfile
@@ -104,6 +105,15 @@ def test_score_modules_match_the_formulas(fitted, digits):
         np.testing.assert_allclose(-fitted.score_samples(X_test[:5]), errors, rtol=1e-5)
     finally:
         fitted.set_params(anomaly_score="classifier")
+
+
+def test_the_classifier_optimizer_is_routed_the_skorch_way(fitted):
+    net = fitted.net_
+    assert net.optimizer_classifier_.param_groups[0]["lr"] == fitted.classifier_lr
+    assert "optimizer_classifier" in net._optimizers
+    net_copy = copy.deepcopy(net)
+    net_copy.set_params(optimizer_classifier__lr=0.5)
+    assert net_copy.optimizer_classifier_.param_groups[0]["lr"] == 0.5
 
 
 def test_scoring_runs_both_networks_in_eval_mode(fitted, digits):

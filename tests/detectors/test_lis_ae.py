@@ -186,7 +186,7 @@ def test_linsep_head_lives_in_phase1_only(digits):
     )
     # the head is neither registered, nor kept, nor pickled
     assert det.net_._modules == ["module"]
-    assert det.net_._separation is None and det.net_._negative_pool is None
+    assert det.net_._separation is None
     restored = pickle.loads(pickle.dumps(det))
     np.testing.assert_array_equal(
         restored.score_samples(X_test), det.score_samples(X_test)

@@ -66,19 +66,37 @@ def _make_net(channels=1, size=16, weight=0.02, epsilon=0.07, seed=0, legacy=Fal
         legacy_fgsm=legacy,
         feature_matching_weight=weight,
         discriminator_width=4,
-        discriminator_lr=2e-4,
     )
+    discriminator_optimizer = {}
+    if weight > 0:
+        discriminator_optimizer = {
+            "optimizer_discriminator": torch.optim.Adam,
+            "optimizer_discriminator__lr": 2e-4,
+            "optimizer_discriminator__betas": (0.5, 0.999),
+        }
     with torch.random.fork_rng():
         torch.manual_seed(seed)
         net = PuzzleAENet(
             module=PaddedNet(UNet(channels, base_width=4), multiple=2, min_size=16),
             criterion=None,
             optimizer=torch.optim.Adam,
+            **discriminator_optimizer,
             settings=settings,
             train_split=None,
             device="cpu",
         ).initialize()
     return net
+
+
+def test_the_discriminator_optimizer_is_routed_the_skorch_way(fitted):
+    net = _make_net()
+    group = net.optimizer_discriminator_.param_groups[0]
+    assert group["lr"] == 2e-4 and group["betas"] == (0.5, 0.999)
+    net.set_params(optimizer_discriminator__lr=1e-3)
+    assert net.optimizer_discriminator_.param_groups[0]["lr"] == 1e-3
+    # the estimator's discriminator_lr reaches it
+    lr = fitted.net_.optimizer_discriminator_.param_groups[0]["lr"]
+    assert lr == fitted.discriminator_lr
 
 
 # ----------------------------------------------------------------- contract
