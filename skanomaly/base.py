@@ -799,6 +799,10 @@ class BaseDeepDetector(
             for name, value in ctx.facts.items():
                 setattr(self, name + "_", value)
             self._fit_stages(ctx)
+        # the last step's gradients are of no further use: free them
+        for module in self._registered_modules():
+            for param in module.parameters():
+                param.grad = None
         # what rebuilds the networks without the data (skanomaly.load)
         self._network_context_ = {
             "seed": int(seed),
@@ -938,9 +942,23 @@ class BaseDeepDetector(
 
         Returns
         -------
-        contributions : ndarray of shape (n_samples, n_features) or (n_samples, C, H, W)
-            Per-feature contributions (per-pixel, in the images' layout, for
-            image detectors); larger = more anomalous.
+        contributions : ndarray of shape (n_samples, n_features) or (n_samples, C, H, W), dtype float64
+            ``(n_samples, *input_shape_)`` for detectors fitted on images.
+            ``"reconstruction"``: non-negative squared errors in the fitted
+            [0, 1] scale, summing to ``-score_samples`` for
+            reconstruction-error scores. ``"gradient"``: signed gradient
+            times input from the training minimum (positive raises the
+            anomaly score).
+
+        Raises
+        ------
+        ValueError
+            If ``method`` is unknown (and scikit-learn's ``NotFittedError``,
+            a ``ValueError``, if the detector is not fitted).
+
+        See Also
+        --------
+        skanomaly.plotting.plot_explanations : Draw the maps of images.
         """
         from skanomaly.explain import explain_samples
 
