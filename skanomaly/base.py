@@ -17,7 +17,7 @@ from torch import nn
 
 from skanomaly.calibration import calibration_split
 from skanomaly.calibration._estimator import ConformalThresholdMixin
-from skanomaly.nets.scores import AnomalyScoreModule, InputScaling
+from skanomaly.scores import AnomalyScoreModule, InputScaling
 from skanomaly.training import (
     DetectorNet,
     EpochProgressBar,
@@ -942,8 +942,8 @@ class BaseDeepDetector(
 
         Returns
         -------
-        contributions : ndarray of shape (n_samples, n_features) or (n_samples, C, H, W), dtype float64
-            ``(n_samples, *input_shape_)`` for detectors fitted on images.
+        contributions : ndarray of shape (n_samples, n_features) or (n_samples, C, H, W)
+            float64; ``(n_samples, *input_shape_)`` for detectors fitted on images.
             ``"reconstruction"``: non-negative squared errors in the fitted
             [0, 1] scale, summing to ``-score_samples`` for
             reconstruction-error scores. ``"gradient"``: signed gradient
@@ -986,7 +986,7 @@ class BaseDeepDetector(
         Returns
         -------
         module : torch.nn.Module
-            An :class:`~skanomaly.nets.AnomalyScoreModule`.
+            An :class:`~skanomaly.scores.AnomalyScoreModule`.
 
         Examples
         --------

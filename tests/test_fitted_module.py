@@ -10,7 +10,7 @@ import torch
 
 from skanomaly import DenoisingAE, PuzzleAE
 from skanomaly.base import BaseDeepDetector
-from skanomaly.nets import AnomalyScoreModule
+from skanomaly.scores import AnomalyScoreModule
 from skanomaly.utils._testing import make_test_instance
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")

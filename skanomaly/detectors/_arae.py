@@ -15,28 +15,13 @@ from torch import Tensor, nn
 from skanomaly.attacks import pgd, select_worst_case, spatial_grid_search
 from skanomaly.base import BaseDeepDetector
 from skanomaly.detectors._pathway import PathwayScoreMixin
-from skanomaly.losses import squared_error_mean
+from skanomaly.losses import arae_loss, squared_error_mean
 from skanomaly.nets import MLPAutoencoder
 from skanomaly.nets.mlp import ACTIVATIONS
 from skanomaly.training import DetectorNet, settings_from
 from skanomaly.utils._params import check_hidden_dims
 
 _UNION = ("linf", "l2", "spatial")
-
-
-def arae_loss(module: nn.Module, x: Tensor, x_adv: Tensor, gamma: float) -> Tensor:
-    """Per-sample ARAE loss, ``Tensor of shape (n_samples,)``.
-
-    ``mean_pixels (Dec(Enc(x_adv)) - x)^2 + gamma * mean_latent (Enc(x) - Enc(x_adv))^2``
-    with gradients through both encoder branches (the authors' code; the paper
-    writes sums, the code means).
-    """
-    z = module.encode(x)
-    z_adv = module.encode(x_adv)
-    reconstruction = module.decode(z_adv)
-    return squared_error_mean(reconstruction, x.flatten(1)) + gamma * (
-        squared_error_mean(z_adv, z)
-    )
 
 
 @dataclass(frozen=True)
@@ -70,7 +55,7 @@ class ARAENet(DetectorNet):
     """Trains an autoencoder on adversarial examples crafted against itself.
 
     Each training step crafts ``x_adv`` for the batch (see :meth:`craft`), then
-    minimises :func:`arae_loss`. Only skorch's documented hooks are overridden:
+    minimises :func:`~skanomaly.losses.arae_loss`. Only skorch's documented hooks are overridden:
     ``train_step_single``, and the epoch hooks that keep the start-of-epoch
     copy of the weights for ``recraft="epoch"``.
 

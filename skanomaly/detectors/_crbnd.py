@@ -11,13 +11,13 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from sklearn.utils._param_validation import Interval, StrOptions
-from torch import Tensor, nn
+from torch import Tensor
 
 from skanomaly.augment import coarse_dropout, gaussian_noise, random_motion_blur
 from skanomaly.base import BaseDeepDetector, epochs_for_steps
 from skanomaly.losses import charbonnier_mean
 from skanomaly.nets import ConnectiveClassifier, ResidualAutoencoder
-from skanomaly.nets.scores import ReconstructionErrorScore
+from skanomaly.scores import ConnectiveScore, ReconstructionErrorScore, connective
 from skanomaly.training import DetectorNet, settings_from
 from skanomaly.utils._streaming import StreamedNetInput, StreamedRows
 
@@ -36,18 +36,6 @@ _CHARBONNIER_EPSILON = 1e-3
 def _unchanged(rows: np.ndarray) -> np.ndarray:
     """The connective samples on disk are net-ready already: no scaling."""
     return rows
-
-
-def connective(x: Tensor, other: Tensor, lambda_: float) -> Tensor:
-    """A connective sample, ``lambda_ * x + (1 - lambda_) * other`` (Eqs. 4-5).
-
-    Examples
-    --------
-    >>> import torch
-    >>> connective(torch.ones(1, 2), torch.zeros(1, 2), 0.25)
-    tensor([[0.2500, 0.2500]])
-    """
-    return lambda_ * x + (1.0 - lambda_) * other
 
 
 @dataclass(frozen=True)
@@ -165,35 +153,6 @@ class CRBNDNet(DetectorNet):
             loss = charbonnier_mean(output, targets, _CHARBONNIER_EPSILON).mean()
         self.step_optimizers(loss, [optimizer], batch)
         return {"loss": loss.detach(), "y_pred": output.detach()}
-
-
-class ConnectiveScore(nn.Module):
-    """CRBND's anomaly score: the classifier's log-odds of "negative" for
-    ``lambda_ * x + (1 - lambda_) * A(x)``.
-
-    The log-odds rank samples as the paper's probability does (the sigmoid is
-    increasing) without the ties of probabilities that round to 1.
-
-    Parameters
-    ----------
-    reconstructor : nn.Module
-        ``A``, mapping images to their reconstructions.
-    classifier : nn.Module
-        Maps connective images to one logit each.
-    lambda_ : float
-        Weight of the input in the connective sample.
-    """
-
-    def __init__(
-        self, reconstructor: nn.Module, classifier: nn.Module, lambda_: float
-    ) -> None:
-        super().__init__()
-        self.reconstructor = reconstructor
-        self.classifier = classifier
-        self.lambda_ = float(lambda_)
-
-    def forward(self, x: Tensor) -> Tensor:
-        return self.classifier(connective(x, self.reconstructor(x), self.lambda_))
 
 
 class CRBND(BaseDeepDetector):

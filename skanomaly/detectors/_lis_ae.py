@@ -15,7 +15,9 @@ from torch import Tensor, nn
 
 from skanomaly.augment import RandomNegatives
 from skanomaly.base import BaseDeepDetector, epochs_for_steps
+from skanomaly.losses import latent_shaping_loss, reconstruction_norm
 from skanomaly.nets import ConvLISAutoencoder, MLPLISAutoencoder
+from skanomaly.scores import LISAEScore
 from skanomaly.training import DetectorNet, settings_from
 
 #: the names of the two phases in ``history_`` (the paper's names)
@@ -30,60 +32,6 @@ _AUTO_PHASE2_MIN_EPOCHS = 5
 _AUTO_CONV_MIN_SIZE = 16
 #: rows of negatives (given or generated) whose phase-1 error sets a relative gamma
 _GAMMA_REFERENCE_ROWS = 4096
-
-
-def reconstruction_norm(reconstruction: Tensor, x: Tensor) -> Tensor:
-    """``||x_hat - x||_2`` per sample, ``Tensor of shape (n_samples,)``.
-
-    The paper's training losses and anomaly score (the Euclidean norm, not its
-    square).
-    """
-    return torch.linalg.vector_norm((reconstruction - x).flatten(1), dim=1)
-
-
-def latent_shaping_loss(
-    positive_error: Tensor, negative_error: Tensor, beta: float, gamma: float
-) -> Tensor:
-    """The paper's Eq. 1 on a batch: ``mean ||e+|| + beta * mean |gamma - ||e-|| |``.
-
-    Parameters
-    ----------
-    positive_error, negative_error : Tensor of shape (n,) and (m,)
-        Per-sample reconstruction norms of the positives and the negatives.
-    beta : float
-        Weight of the negatives' term.
-    gamma : float
-        The negatives' target error.
-
-    Returns
-    -------
-    loss : Tensor (scalar)
-
-    Examples
-    --------
-    >>> import torch
-    >>> latent_shaping_loss(torch.tensor([1.0, 3.0]), torch.tensor([4.0, 8.0]),
-    ...                     beta=0.5, gamma=6.0)
-    tensor(3.)
-    """
-    return positive_error.mean() + beta * (gamma - negative_error).abs().mean()
-
-
-class LISAEScore(nn.Module):
-    """The paper's anomaly score ``||D(Z(E(x))) - x||_2`` per sample.
-
-    Parameters
-    ----------
-    autoencoder : nn.Module
-        Maps a batch to its reconstruction of the same shape.
-    """
-
-    def __init__(self, autoencoder: nn.Module) -> None:
-        super().__init__()
-        self.autoencoder = autoencoder
-
-    def forward(self, x: Tensor) -> Tensor:
-        return reconstruction_norm(self.autoencoder(x), x)
 
 
 @dataclass(frozen=True)
@@ -117,7 +65,7 @@ class LISAENet(DetectorNet):
       trains (``optimizer_`` holds only its weight and bias, and the rest of
       the network has ``requires_grad`` off during the phase); each positive
       batch is paired with as many negatives, and the step minimises
-      :func:`latent_shaping_loss`.
+      :func:`~skanomaly.losses.latent_shaping_loss`.
 
     The negatives of a step are drawn at random (with replacement) from the
     pool the estimator lends the net for the fit (``X_negative``), or made

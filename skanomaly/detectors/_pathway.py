@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from sklearn.utils._param_validation import StrOptions
 
-from skanomaly.nets import ReconstructionErrorScore
-from skanomaly.nets.pathway import NAPScore, PathwayMoments, pathway_differences
+from skanomaly.nets.pathway import PathwayMoments, pathway_differences
+from skanomaly.scores import NAPScore, ReconstructionErrorScore
 
 #: the values of ``anomaly_score``
 PATHWAY_SCORES = ("auto", "nap", "reconstruction")

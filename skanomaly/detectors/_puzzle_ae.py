@@ -18,8 +18,8 @@ from skanomaly.augment import RandomPuzzle, puzzle_permutations
 from skanomaly.base import BaseDeepDetector
 from skanomaly.calibration import seeded_split
 from skanomaly.detectors._pathway import fit_whitening
-from skanomaly.nets import DCGANDiscriminator, PaddedNet, PuzzleErrorScore, UNet
-from skanomaly.nets.scores import FeatureDistanceScore, ScaledSumScore
+from skanomaly.nets import DCGANDiscriminator, PaddedNet, UNet
+from skanomaly.scores import FeatureDistanceScore, PuzzleErrorScore, ScaledSumScore
 from skanomaly.training import DetectorNet, settings_from
 from skanomaly.utils._streaming import take_rows
 

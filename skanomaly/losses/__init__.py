@@ -1,5 +1,6 @@
-"""Per-sample losses and anomaly scores (pure torch); callers reduce them."""
+"""Per-sample training losses (pure torch); callers reduce them."""
 
+from skanomaly.losses._arae import arae_loss
 from skanomaly.losses._gmm import (
     covariance_loss,
     gmm_covariance,
@@ -12,6 +13,7 @@ from skanomaly.losses._gmm import (
     sample_coupled_gmm,
     sample_gmm,
 )
+from skanomaly.losses._lis import latent_shaping_loss, reconstruction_norm
 from skanomaly.losses._reconstruction import (
     charbonnier_mean,
     squared_error_mean,
@@ -19,6 +21,7 @@ from skanomaly.losses._reconstruction import (
 )
 
 __all__ = [
+    "arae_loss",
     "charbonnier_mean",
     "covariance_loss",
     "gmm_covariance",
@@ -27,7 +30,9 @@ __all__ = [
     "gmm_marginal_cdf",
     "gmm_means",
     "ks_loss",
+    "latent_shaping_loss",
     "paired_ks_loss",
+    "reconstruction_norm",
     "sample_coupled_gmm",
     "sample_gmm",
     "squared_error_mean",

@@ -1,4 +1,5 @@
-"""Pure torch networks and score modules (no scikit-learn, no numpy)."""
+"""Pure torch networks (no scikit-learn, no numpy); their scores are in
+:mod:`skanomaly.scores`."""
 
 from skanomaly.nets.crbnd import ConnectiveClassifier, ResidualAutoencoder
 from skanomaly.nets.discriminator import DCGANDiscriminator
@@ -7,28 +8,18 @@ from skanomaly.nets.gmm_prior import GMMPrior
 from skanomaly.nets.lis import ConvLISAutoencoder, MLPLISAutoencoder
 from skanomaly.nets.mlp import MLPAutoencoder
 from skanomaly.nets.padded import PaddedNet
-from skanomaly.nets.scores import (
-    AnomalyScoreModule,
-    InputScaling,
-    PuzzleErrorScore,
-    ReconstructionErrorScore,
-)
 from skanomaly.nets.unet import UNet
 
 __all__ = [
-    "AnomalyScoreModule",
     "ConnectiveClassifier",
     "ConvGMMAutoencoder",
     "ConvLISAutoencoder",
     "DCGANDiscriminator",
     "GMMPrior",
-    "InputScaling",
     "MLPAutoencoder",
     "MLPGMMAutoencoder",
     "MLPLISAutoencoder",
     "PaddedNet",
-    "PuzzleErrorScore",
-    "ReconstructionErrorScore",
     "ResidualAutoencoder",
     "UNet",
 ]

@@ -11,7 +11,7 @@ from sklearn.metrics import roc_auc_score
 import skanomaly.detectors._arae as arae_module
 from skanomaly import ARAE, DenoisingAE
 from skanomaly.attacks import pgd
-from skanomaly.detectors._arae import arae_loss
+from skanomaly.losses import arae_loss
 from skanomaly.nets import MLPAutoencoder
 from skanomaly.nets.mlp import ACTIVATIONS
 

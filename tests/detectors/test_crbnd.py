@@ -22,8 +22,9 @@ from sklearn.preprocessing import FunctionTransformer
 from torch.utils.data import Dataset
 
 from skanomaly import CRBND
-from skanomaly.detectors._crbnd import CLASSIFY, RECONSTRUCT, CRBNDNet, connective
+from skanomaly.detectors._crbnd import CLASSIFY, RECONSTRUCT, CRBNDNet
 from skanomaly.nets import ConnectiveClassifier, ResidualAutoencoder
+from skanomaly.scores import connective
 from skanomaly.utils._streaming import StreamedNetInput, StreamedRows
 
 # leaves the plateau on 32 digits in well under a second

@@ -23,12 +23,8 @@ from sklearn.utils.validation import _check_method_params
 
 from skanomaly import LISAE, Negatives
 from skanomaly.augment import RandomNegatives, permute_features, shuffle_tiles
-from skanomaly.detectors._lis_ae import (
-    FEATURE_EXTRACTION,
-    LATENT_SHAPING,
-    latent_shaping_loss,
-    reconstruction_norm,
-)
+from skanomaly.detectors._lis_ae import FEATURE_EXTRACTION, LATENT_SHAPING
+from skanomaly.losses import latent_shaping_loss, reconstruction_norm
 from skanomaly.nets import ConvLISAutoencoder, MLPLISAutoencoder
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -18,9 +18,9 @@ from sklearn.metrics import roc_auc_score
 
 from skanomaly import RobustGMMDAE
 from skanomaly.benchmarking import get_budget, make_detector
-from skanomaly.detectors._robust_gmm_dae import GMMDAEScore
 from skanomaly.losses import gmm_log_likelihood
 from skanomaly.nets import ConvGMMAutoencoder, GMMPrior, MLPGMMAutoencoder
+from skanomaly.scores import GMMDAEScore
 from skanomaly.utils._testing import held_out_rows
 
 # small networks: each fit below takes about a second

@@ -7,11 +7,11 @@ import torch
 import skanomaly.nets.pathway as pathway
 from skanomaly.nets import MLPAutoencoder
 from skanomaly.nets.pathway import (
-    NAPScore,
     PathwayMoments,
     pathway_activations,
     pathway_differences,
 )
+from skanomaly.scores import NAPScore
 
 GENERATOR = torch.Generator().manual_seed(0)
 

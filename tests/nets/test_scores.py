@@ -1,4 +1,4 @@
-"""skanomaly.nets.scores: anomaly scores as differentiable torch modules."""
+"""skanomaly.scores: anomaly scores as differentiable torch modules."""
 
 import numpy as np
 import pytest
@@ -6,17 +6,16 @@ import torch
 from torch import nn
 
 from skanomaly.augment import permute_tiles, puzzle_permutations
-from skanomaly.nets import (
+from skanomaly.nets import MLPAutoencoder, PaddedNet, UNet
+from skanomaly.nets.pathway import PathwayMoments
+from skanomaly.scores import (
     AnomalyScoreModule,
+    FeatureDistanceScore,
     InputScaling,
-    MLPAutoencoder,
-    PaddedNet,
     PuzzleErrorScore,
     ReconstructionErrorScore,
-    UNet,
+    ScaledSumScore,
 )
-from skanomaly.nets.pathway import PathwayMoments
-from skanomaly.nets.scores import FeatureDistanceScore, ScaledSumScore
 
 
 def _seeded(cls, *args, **kwargs):

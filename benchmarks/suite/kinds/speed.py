@@ -125,8 +125,7 @@ def plain_epoch_seconds(X, det, epochs, seed=0):
     """Seconds per epoch of a plain torch loop with ``det``'s network and step."""
     from skanomaly import ARAE
     from skanomaly.attacks import pgd
-    from skanomaly.detectors._arae import arae_loss
-    from skanomaly.losses import squared_error_mean
+    from skanomaly.losses import arae_loss, squared_error_mean
     from skanomaly.nets import MLPAutoencoder
     from skanomaly.nets.mlp import ACTIVATIONS
     from skanomaly.utils._torch import flush_denormal_context
