@@ -1,6 +1,6 @@
 """skanomaly: scikit-learn compatible deep novelty detectors."""
 
-from skanomaly.deploy import load, save
+from skanomaly.deploy import export_onnx, load, save
 from skanomaly.detectors import (
     ARAE,
     CRBND,
@@ -24,6 +24,7 @@ __all__ = [
     "RobustGMMDAE",
     "TrainingDivergedError",
     "__version__",
+    "export_onnx",
     "load",
     "save",
 ]

@@ -176,7 +176,7 @@ class ResidualAutoencoder(nn.Module):
 
     def decode(self, z: Tensor) -> Tensor:
         """Padded reconstructions of codes, ``(n, C, 16 * h, 16 * w)``."""
-        deep = self.expand(z).reshape(len(z), -1, *self.code_side)
+        deep = self.expand(z).reshape(z.shape[0], -1, *self.code_side)
         return self.decoder(deep)
 
     def forward(self, x: Tensor) -> Tensor:

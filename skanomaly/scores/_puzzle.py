@@ -8,6 +8,12 @@ from torch import Tensor, nn
 from skanomaly.augment.functional import permute_tiles
 
 
+def _exporting() -> bool:
+    """Whether torch.export is tracing (never, on torch without the check)."""
+    check = getattr(torch.compiler, "is_exporting", None)
+    return bool(check()) if check is not None else False
+
+
 class PuzzleErrorScore(nn.Module):
     """Puzzle-AE's score: normalised errors of every puzzle, aggregated.
 
@@ -79,6 +85,12 @@ class PuzzleErrorScore(nn.Module):
         # (K * n, C, H', W'), permutation by permutation
         puzzled = permute_tiles(solver.pad(x), self.permutations, self.grid)
         targets = x.reshape(n, -1)
+        if _exporting():
+            # one pass: a Python loop over chunks would fix the batch size of
+            # an exported graph (skanomaly.export_onnx)
+            output = solver.crop(solver.net(puzzled), height, width)
+            diff = output.reshape(len(self.permutations), n, -1) - targets
+            return diff.pow(2).mean(dim=2).T
         rows = torch.arange(len(puzzled), device=x.device) % max(n, 1)
         per_pass = max(1, self.max_images_per_pass)
         errors = []

@@ -30,16 +30,6 @@ pytest.importorskip("onnxscript")
 #: export_onnx's default score tolerance, relative to max(|score|, |threshold|)
 RTOL = 1e-4
 
-_PUZZLE_LOOPS = pytest.mark.xfail(
-    raises=NotImplementedError,
-    strict=True,
-    reason=(
-        "PuzzleErrorScore.permutation_errors loops over chunks of the K * n "
-        "puzzles in Python, which fixes the batch size; remove this mark once "
-        "it runs one pass while exporting (see docs/deployment.md)"
-    ),
-)
-
 
 def _tabular(seed: int = 0):
     rng = np.random.RandomState(seed)
@@ -110,7 +100,7 @@ def _slow(*values):
 
 
 def _puzzle(params, slow=True):
-    marks = [_PUZZLE_LOOPS] + ([pytest.mark.slow] if slow else [])
+    marks = [pytest.mark.slow] if slow else []
     return pytest.param(PuzzleAE, params, "images", marks=marks)
 
 
