@@ -255,7 +255,11 @@ def _read_payload(path) -> dict:
     if not path.is_file():
         raise FileNotFoundError(f"no detector file at {str(path)!r}.")
     try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():
+            # torch notes a pickle protocol other than its own (a file that
+            # is not ours): the error below says what matters
+            warnings.filterwarnings("ignore", message="Detected pickle protocol")
+            payload = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
         reason = [
             line.strip()
