@@ -13,7 +13,7 @@ from skanomaly.nets.pathway import pathway_differences
 def whitened_distance(features: Tensor, mean: Tensor, projection: Tensor) -> Tensor:
     """``||(features - mean) @ projection||^2`` per row, in float64.
 
-    ``(mean, projection)`` is one entry of :meth:`~skanomaly.nets.pathway.PathwayMoments.whitening`;
+    ``(mean, projection)`` is one entry of ``skanomaly.nets.pathway.PathwayMoments.whitening``;
     a 1-D ``projection`` holds per-feature inverse deviations (a diagonal
     whitening) and multiplies instead.
     """
@@ -27,16 +27,16 @@ class NAPScore(nn.Module):
 
     ``score(x) = sum_l ||(d_l(x) - mean_l) @ projection_l||^2`` with
     ``d_l(x) = h_l(x) - h_l(rec(x))``, from
-    :class:`~skanomaly.nets.pathway.PathwayMoments` fitted on the training
+    ``skanomaly.nets.pathway.PathwayMoments`` fitted on the training
     data. Larger = more anomalous. Computed in float64.
 
     Parameters
     ----------
     autoencoder : nn.Module
-        The fitted autoencoder (see :func:`~skanomaly.nets.pathway.pathway_activations`).
+        The fitted autoencoder (see ``skanomaly.nets.pathway.pathway_activations``).
     whitening : sequence of (Tensor, Tensor)
         ``(mean, projection)`` per layer, from
-        :meth:`~skanomaly.nets.pathway.PathwayMoments.whitening`.
+        ``skanomaly.nets.pathway.PathwayMoments.whitening``.
 
     Examples
     --------
@@ -81,7 +81,7 @@ class FeatureDistanceScore(nn.Module):
 
     ``score(x) = ||(f(x) - mean) @ projection||^2`` with ``f`` the network's
     ``pooled_features`` and ``(mean, projection)`` from
-    :meth:`~skanomaly.nets.pathway.PathwayMoments.whitening` of the training
+    ``skanomaly.nets.pathway.PathwayMoments.whitening`` of the training
     images' features. Larger = more anomalous. Computed in float64.
 
     Parameters
