@@ -41,13 +41,18 @@ def pathway_activations(autoencoder: nn.Module, x: Tensor) -> list[Tensor]:
     activations : list of Tensor of shape (n_samples, n_features_l)
         The input layer first, the latent code last.
     """
+    return _activations_and_code(autoencoder, x)[0]
+
+
+def _activations_and_code(autoencoder: nn.Module, x: Tensor):
+    """:func:`pathway_activations` and the encoder's output (the code)."""
     h = x.flatten(1)
     out = [h]
     for layer in autoencoder.encoder:
         h = layer(h)
         if next(layer.parameters(), None) is None:
             out.append(h)
-    return out
+    return out, h
 
 
 def pathway_differences(autoencoder: nn.Module, x: Tensor) -> list[Tensor]:
@@ -57,7 +62,10 @@ def pathway_differences(autoencoder: nn.Module, x: Tensor) -> list[Tensor]:
     ----------
     autoencoder : nn.Module
         An autoencoder as :func:`pathway_activations` takes; ``autoencoder(x)``
-        is the reconstruction.
+        is the reconstruction. When it has a ``decode`` method, its forward
+        pass must be ``decode(encoder(x))`` (as
+        :class:`~skanomaly.nets.MLPAutoencoder`'s): the reconstruction is
+        then decoded from the code of the one encoder pass over ``x``.
     x : Tensor of shape (n_samples, ...)
         A batch.
 
@@ -74,11 +82,15 @@ def pathway_differences(autoencoder: nn.Module, x: Tensor) -> list[Tensor]:
     >>> [d.shape[1] for d in pathway_differences(ae, torch.rand(3, 6))]
     [6, 4, 2]
     """
-    reconstruction = autoencoder(x)
+    activations, code = _activations_and_code(autoencoder, x)
+    decode = getattr(autoencoder, "decode", None)
+    # the encoder runs once on x: decode its code (an autoencoder whose
+    # forward is decode(encode(x)), as MLPAutoencoder's), else the forward pass
+    reconstruction = autoencoder(x) if decode is None else decode(code)
     return [
         a - b
         for a, b in zip(
-            pathway_activations(autoencoder, x),
+            activations,
             pathway_activations(autoencoder, reconstruction),
             strict=True,
         )

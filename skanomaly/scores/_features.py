@@ -11,15 +11,24 @@ from skanomaly.nets.pathway import pathway_differences
 
 
 def whitened_distance(features: Tensor, mean: Tensor, projection: Tensor) -> Tensor:
-    """``||(features - mean) @ projection||^2`` per row, in float64.
+    """``||(features - mean) @ projection||^2`` per row, summed in float64.
 
-    ``(mean, projection)`` is one entry of ``skanomaly.nets.pathway.PathwayMoments.whitening``;
-    a 1-D ``projection`` holds per-feature inverse deviations (a diagonal
-    whitening) and multiplies instead.
+    ``(mean, projection)`` is one entry of
+    ``skanomaly.nets.pathway.PathwayMoments.whitening``; a 1-D ``projection``
+    holds per-feature inverse deviations (a diagonal whitening) and multiplies
+    instead. The centring and the product run in the dtype of ``projection``
+    (float32: the speed of float32 matrix kernels; float64: exact to float64
+    rounding); the squares are summed in float64.
+
+    Examples
+    --------
+    >>> import torch
+    >>> whitened_distance(torch.tensor([[3.0, 4.0]]), torch.zeros(2), torch.eye(2))
+    tensor([25.], dtype=torch.float64)
     """
-    centred = features.double() - mean
+    centred = features.to(projection.dtype) - mean.to(projection.dtype)
     whitened = centred * projection if projection.ndim == 1 else centred @ projection
-    return whitened.pow(2).sum(dim=1)
+    return whitened.double().pow(2).sum(dim=1)
 
 
 class NAPScore(nn.Module):
@@ -28,7 +37,10 @@ class NAPScore(nn.Module):
     ``score(x) = sum_l ||(d_l(x) - mean_l) @ projection_l||^2`` with
     ``d_l(x) = h_l(x) - h_l(rec(x))``, from
     ``skanomaly.nets.pathway.PathwayMoments`` fitted on the training
-    data. Larger = more anomalous. Computed in float64.
+    data. Larger = more anomalous. The whitening products run in
+    ``matmul_dtype`` and the sum in float64: float32 products (the default)
+    keep the scores within float32 rounding of the float64 ones (a relative
+    1e-5 or less) at the speed of float32 matrix kernels.
 
     Parameters
     ----------
@@ -37,6 +49,9 @@ class NAPScore(nn.Module):
     whitening : sequence of (Tensor, Tensor)
         ``(mean, projection)`` per layer, from
         ``skanomaly.nets.pathway.PathwayMoments.whitening``.
+    matmul_dtype : torch.dtype, default=torch.float32
+        Precision of the centring and the whitening product (float64: exact,
+        two to four times slower on a CPU).
 
     Examples
     --------
@@ -52,16 +67,20 @@ class NAPScore(nn.Module):
     """
 
     def __init__(
-        self, autoencoder: nn.Module, whitening: Sequence[tuple[Tensor, Tensor]]
+        self,
+        autoencoder: nn.Module,
+        whitening: Sequence[tuple[Tensor, Tensor]],
+        matmul_dtype: torch.dtype = torch.float32,
     ) -> None:
         super().__init__()
         self.autoencoder = autoencoder
         self.n_layers = len(whitening)
         for index, (mean, projection) in enumerate(whitening):
-            self.register_buffer(f"mean_{index}", torch.as_tensor(mean).double())
-            self.register_buffer(
-                f"projection_{index}", torch.as_tensor(projection).double()
-            )
+            # the float64 statistics rounded once, not per batch
+            mean = torch.as_tensor(mean).double().to(matmul_dtype)
+            projection = torch.as_tensor(projection).double().to(matmul_dtype)
+            self.register_buffer(f"mean_{index}", mean)
+            self.register_buffer(f"projection_{index}", projection)
 
     def forward(self, x: Tensor) -> Tensor:
         differences = pathway_differences(self.autoencoder, x)
