@@ -24,6 +24,7 @@ KEYS = (
     "seeds",
     "published",
     "published_source",
+    "train_fraction",
 )
 
 
@@ -96,6 +97,7 @@ def run(experiment, context):
                 dataset=dataset,
                 protocol=experiment.get("protocol"),
                 normal_classes=classes,
+                train_fraction=experiment.get("train_fraction", "auto"),
                 budget=budget,
                 random_state=seed,
                 data_home=context.data_home,
