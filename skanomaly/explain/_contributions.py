@@ -102,26 +102,25 @@ def reconstruction_contributions(detector, X):
     """
     _check_detector(detector)
     X_net = detector._prepare_input(X)
-    reconstructions = detector._reconstructions(X_net)
     n_samples = X_net.shape[0]
     sample_shape = _sample_shape(detector)
     n_features = int(np.prod(sample_shape))
-    if reconstructions.shape != (n_samples, n_features):
-        raise TypeError(
-            f"{type(detector).__name__}'s network returns "
-            f"{reconstructions.shape[1:]} values per sample, not a reconstruction "
-            f"of its {n_features} input values; use method='gradient'."
-        )
-    contributions = np.empty((n_samples, n_features), dtype=np.float64)
-    # X_net is read again in slices: a streamed input (memmap, Dataset) is
-    # never whole in memory, and an array is only viewed
-    step = int(detector.batch_size_)
-    for start in range(0, n_samples, step):
-        rows = slice(start, start + step)
-        x = np.asarray(X_net[rows], dtype=np.float64).reshape(-1, n_features)
-        block = contributions[rows]
-        np.subtract(reconstructions[rows], x, out=block)
-        np.square(block, out=block)
+    module = detector.net_.module_
+
+    def squared_errors(batch):
+        # one pass over X_net: a streamed input (memmap, Dataset) is read once
+        reconstruction = detector._reconstruct_batch(module, batch).flatten(1)
+        if reconstruction.shape[1] != n_features:
+            raise TypeError(
+                f"{type(detector).__name__}'s network returns "
+                f"{tuple(reconstruction.shape[1:])} values per sample, not a "
+                f"reconstruction of its {n_features} input values; use "
+                "method='gradient'."
+            )
+        # the float32 reconstruction against the input, in float64
+        return (reconstruction.double() - batch.flatten(1).double()).pow(2)
+
+    contributions = detector._map_batches(X_net, squared_errors, np.float64)
     return contributions.reshape(n_samples, *sample_shape)
 
 
@@ -212,15 +211,6 @@ def gradient_contributions(detector, X):
     X_net = detector._prepare_input(X)
     sample_shape = _sample_shape(detector)
     n_features = int(np.prod(sample_shape))
-    scaler = detector.scaler_
-    device = torch.device(detector.device_)
-    # the precision of the score module's own scaling (no float64 on MPS)
-    dtype = torch.float32 if device.type == "mps" else torch.float64
-    if scaler.is_identity:
-        minimum = scale = None
-    else:
-        minimum = torch.as_tensor(scaler.min_, dtype=dtype, device=device)
-        scale = torch.as_tensor(scaler.scale_, dtype=dtype, device=device)
     contributions = np.empty((X_net.shape[0], n_features), dtype=np.float64)
     # _evaluating restores the mode of every fitted module afterwards, also
     # those the score module (a view on them) puts in eval mode
@@ -228,13 +218,11 @@ def gradient_contributions(detector, X):
         module = detector.anomaly_score_module()
         with torch.enable_grad():
             for rows, batch in detector._batches(X_net):
-                scaled = batch.reshape(len(batch), n_features).to(dtype)
-                # the rows in the units of fit's X, which the module scales back
-                # to ``scaled`` exactly (float64 arithmetic rounded to float32)
-                centred = scaled if scale is None else scaled * scale
-                raw = centred if minimum is None else centred + minimum
-                raw = raw.detach().requires_grad_(True)
-                score = module(raw)
+                # the gradient with respect to the scaled input u is the raw
+                # gradient times the scale, so grad_u * u is the raw gradient
+                # times (x - minimum)
+                scaled = batch.detach().requires_grad_(True)
+                score = module.score_net_input(scaled)
                 if not score.requires_grad:
                     raise TypeError(
                         f"{type(detector).__name__}'s anomaly score is not "
@@ -242,11 +230,13 @@ def gradient_contributions(detector, X):
                         "method='reconstruction'."
                     )
                 (grad,) = torch.autograd.grad(
-                    score.sum(), raw, allow_unused=True, materialize_grads=True
+                    score.sum(), scaled, allow_unused=True, materialize_grads=True
                 )
-                values = (grad * centred.detach()).to(torch.float64)
+                values = grad.double() * scaled.detach().double()
                 n_valid = rows.stop - rows.start
-                contributions[rows] = values[:n_valid].cpu().numpy()
+                contributions[rows] = (
+                    values[:n_valid].reshape(n_valid, n_features).cpu().numpy()
+                )
     return contributions.reshape(len(contributions), *sample_shape)
 
 
