@@ -231,18 +231,7 @@ class CRBND(BaseDeepDetector):
     anomaly_score : {"classifier", "reconstruction"}, default="classifier"
         The anomaly score (see above); read when scoring. (Not named
         ``score``: scikit-learn's searches call an estimator's ``score``.)
-    max_epochs : int or "auto", default="auto"
-        Training epochs. ``"auto"`` trains enough epochs for at least 150 optimiser
-        steps and at least 10 epochs (500 images: 22 epochs of 7 steps; a Fashion-MNIST
-        class of 6,000 images: the 10 epochs bind). Fewer than the other detectors' 600:
-        on 500-image validation tasks 150 steps (and 150 of the classifier) scored
-        better than 600 (and 300) in a quarter of the time (docs/crbnd.md).
-        The steps are counted for all the rows passed to ``fit``: the rows
-        held out for the threshold (``calibration``) do not shorten training.
-        The paper's count is in :meth:`paper_params`.
-    batch_size : int or "auto", default="auto"
-        Mini-batch size for training and scoring. ``"auto"``: an eighth of the
-        training rows, between 8 and 64 (see ``batch_size_``).
+    {{budget}}
     lr : float, default=1e-3
         Adam learning rate of the reconstructor (the paper: 1e-4).
     scaling : {"auto", "feature", "global", "none"}, default="auto"

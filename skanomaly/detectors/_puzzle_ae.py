@@ -287,18 +287,7 @@ class PuzzleAE(BaseDeepDetector):
         Factor of that learning-rate decay.
     callbacks : list of (str, skorch.callbacks.Callback), default=None
         Extra skorch callbacks for the training net (e.g. to record progress).
-    max_epochs : int or "auto", default="auto"
-        Training epochs. ``"auto"`` trains enough epochs for at least 300 optimiser
-        steps and at least 10 epochs (500 images: 44 epochs of 7 steps; a Fashion-MNIST
-        class of 6,000 images: the 10 epochs bind). Fewer than the other detectors' 600:
-        on 500-image validation tasks 300 steps scored as well as 600 in half the time
-        (docs/puzzle_ae.md).
-        The steps are counted for all the rows passed to ``fit``: the rows
-        held out for the threshold (``calibration``) do not shorten training.
-        The paper's count is in :meth:`paper_params`.
-    batch_size : int or "auto", default="auto"
-        Mini-batch size for training and scoring. ``"auto"``: an eighth of the
-        training rows, between 8 and 64 (see ``batch_size_``).
+    {{budget}}
     lr : float, default=1e-3
         Adam learning rate of the U-Net.
     scaling : {"auto", "feature", "global", "none"}, default="auto"

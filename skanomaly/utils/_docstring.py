@@ -32,10 +32,11 @@ SHARED_DOCS = {
         :meth:`calibrate` is called.""",
     "budget": """\
     max_epochs : int or "auto", default="auto"
-        Training epochs. ``"auto"`` trains enough epochs for at least 600
-        optimiser steps and at least 10 epochs, so that small data sets leave
-        the initial plateau (50 rows: 86 epochs of 7 steps) and large ones are
-        not over-trained (a Fashion-MNIST class of 6,000 images: 10 epochs).
+        Training epochs. ``"auto"`` trains enough epochs for at least
+        {min_steps} optimiser steps and at least 10 epochs, so that small data
+        sets leave the initial plateau (50 rows: {min_steps_epochs} epochs of 7
+        steps) and large ones are not over-trained (a Fashion-MNIST class of
+        6,000 images: 10 epochs).
         The steps are counted for all the rows passed to ``fit``: the rows
         held out for the threshold (``calibration``) do not shorten training.
         The paper's count is in :meth:`paper_params`.
@@ -141,5 +142,10 @@ def fill_shared_docs(obj):
     if doc:
         for name, text in SHARED_DOCS.items():
             doc = doc.replace("    {{" + name + "}}", text)
+        # the budget's numbers are the class's own (``_auto_min_steps``)
+        min_steps = int(getattr(obj, "_auto_min_steps", 600))
+        doc = doc.replace("{min_steps}", str(min_steps))
+        # 50 rows at the automatic batch of 8 take 7 steps an epoch
+        doc = doc.replace("{min_steps_epochs}", str(-(-min_steps // 7)))
         obj.__doc__ = doc
     return obj
