@@ -724,7 +724,7 @@ class BaseDeepDetector(
             compute_dtype=compute_dtype,
         )
         module = AnomalyScoreModule(
-            self._build_score_module().to(self.net_.device),
+            self._build_score_module(),
             scaling,
             self.input_shape_,
             image_input=self._requires_image,
