@@ -25,30 +25,13 @@ import numpy as np
 import pytest
 
 from skanomaly import ARAE, CRBND, LISAE, DenoisingAE, PuzzleAE, RobustGMMDAE
-from skanomaly.utils._testing import make_test_instance
+from skanomaly.utils._testing import (
+    make_blob_images,
+    make_subspace_rows,
+    make_test_instance,
+)
 
 REFERENCE = Path(__file__).parent / "data" / "reference_scores.npz"
-
-
-def _tabular(seed: int):
-    rng = np.random.RandomState(seed)
-    basis = rng.normal(size=(3, 10))
-    X = rng.normal(size=(120, 3)) @ basis + 0.1 * rng.normal(size=(120, 10))
-    X_test = np.vstack([X[:10], rng.uniform(-4, 4, size=(10, 10))])
-    return X[10:].astype(np.float32), X_test.astype(np.float32)
-
-
-def _images(seed: int):
-    rng = np.random.RandomState(seed)
-    grid = np.linspace(0, 1, 12)
-    blobs = []
-    for _ in range(100):
-        cx, cy = rng.uniform(0.3, 0.7, size=2)
-        blob = np.exp(-((grid[:, None] - cy) ** 2 + (grid[None] - cx) ** 2) / 0.02)
-        blobs.append(blob + 0.05 * rng.uniform(size=blob.shape))
-    X = np.asarray(blobs, dtype=np.float32)[:, None]
-    X_test = np.concatenate([X[:8], rng.uniform(size=(8, 1, 12, 12))])
-    return X[8:], X_test.astype(np.float32)
 
 
 def _memmap(X, tmp_path):
@@ -93,10 +76,10 @@ CONFIGURATIONS = {
 }
 
 
-def _scores(name, tmp_path):
+def fit_configuration(name, tmp_path):
+    """``(detector, X_test)``: the configuration ``name`` fitted."""
     cls, params, data, extra = CONFIGURATIONS[name]
-    X, X_test = (_tabular if data == "tabular" else _images)(0)
-    detector = make_test_instance(cls, **params)
+    X, X_test = (make_subspace_rows if data == "tabular" else make_blob_images)(0)
     fit_params = {}
     if extra == "negatives":
         fit_params["X_negative"] = (
@@ -106,7 +89,11 @@ def _scores(name, tmp_path):
         )
     if extra == "memmap":
         X = _memmap(X, tmp_path)
-    detector.fit(X, **fit_params)
+    return make_test_instance(cls, **params).fit(X, **fit_params), X_test
+
+
+def _scores(name, tmp_path):
+    detector, X_test = fit_configuration(name, tmp_path)
     return np.append(detector.score_samples(X_test), detector.offset_)
 
 

@@ -289,3 +289,35 @@ def held_out_rows(detector, n_samples: int):
     return calibration_split(
         n_samples, detector.calibration, derive_seed(detector.random_state)
     )
+
+
+def make_subspace_rows(seed: int = 0):
+    """110 training rows near a 3-dimensional subspace of 10 features, and 20
+    test rows: 10 of the training distribution, then 10 uniform outliers.
+
+    Returns ``(X_train, X_test)``, float32. The data of the score-stability,
+    save/load and ONNX tests.
+    """
+    rng = np.random.RandomState(seed)
+    basis = rng.normal(size=(3, 10))
+    X = rng.normal(size=(120, 3)) @ basis + 0.1 * rng.normal(size=(120, 10))
+    X_test = np.vstack([X[:10], rng.uniform(-4, 4, size=(10, 10))])
+    return X[10:].astype(np.float32), X_test.astype(np.float32)
+
+
+def make_blob_images(seed: int = 0, side: int = 12):
+    """92 training images ``(1, side, side)`` of one noisy Gaussian blob each,
+    and 16 test images: 8 blobs, then 8 of uniform noise.
+
+    Returns ``(X_train, X_test)``, float32.
+    """
+    rng = np.random.RandomState(seed)
+    grid = np.linspace(0, 1, side)
+    blobs = []
+    for _ in range(100):
+        cx, cy = rng.uniform(0.3, 0.7, size=2)
+        blob = np.exp(-((grid[:, None] - cy) ** 2 + (grid[None] - cx) ** 2) / 0.02)
+        blobs.append(blob + 0.05 * rng.uniform(size=blob.shape))
+    X = np.asarray(blobs, dtype=np.float32)[:, None]
+    X_test = np.concatenate([X[:8], rng.uniform(size=(8, 1, side, side))])
+    return X[8:], X_test.astype(np.float32)

@@ -21,7 +21,11 @@ from sklearn.exceptions import ConvergenceWarning, NotFittedError
 
 from skanomaly import ARAE, CRBND, LISAE, DenoisingAE, PuzzleAE, RobustGMMDAE
 from skanomaly.deploy._onnx import export_onnx
-from skanomaly.utils._testing import make_test_instance
+from skanomaly.utils._testing import (
+    make_blob_images,
+    make_subspace_rows,
+    make_test_instance,
+)
 
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
@@ -31,31 +35,10 @@ pytest.importorskip("onnxscript")
 RTOL = 1e-4
 
 
-def _tabular(seed: int = 0):
-    rng = np.random.RandomState(seed)
-    basis = rng.normal(size=(3, 10))
-    X = rng.normal(size=(120, 3)) @ basis + 0.1 * rng.normal(size=(120, 10))
-    X_test = np.vstack([X[:10], rng.uniform(-4, 4, size=(10, 10))])
-    return X[10:].astype(np.float32), X_test.astype(np.float32)
-
-
-def _images(seed: int = 0, side: int = 12):
-    rng = np.random.RandomState(seed)
-    grid = np.linspace(0, 1, side)
-    blobs = []
-    for _ in range(100):
-        cx, cy = rng.uniform(0.3, 0.7, size=2)
-        blob = np.exp(-((grid[:, None] - cy) ** 2 + (grid[None] - cx) ** 2) / 0.02)
-        blobs.append(blob + 0.05 * rng.uniform(size=blob.shape))
-    X = np.asarray(blobs, dtype=np.float32)[:, None]
-    X_test = np.concatenate([X[:8], rng.uniform(size=(8, 1, side, side))])
-    return X[8:], X_test.astype(np.float32)
-
-
 _DATA = {
-    "tabular": _tabular,
-    "images": _images,
-    "images16": lambda: _images(side=16),
+    "tabular": make_subspace_rows,
+    "images": make_blob_images,
+    "images16": lambda: make_blob_images(side=16),
 }
 
 
@@ -167,7 +150,7 @@ def test_scores_and_labels_match_the_detector(cls, params, data, tmp_path):
 @pytest.fixture(scope="module")
 def fitted():
     """A DenoisingAE on tabular data, its held-out rows and its training rows."""
-    X, X_test = _tabular()
+    X, X_test = make_subspace_rows()
     return _fit(make_test_instance(DenoisingAE), X), X_test, X
 
 
@@ -227,7 +210,7 @@ def test_default_check_rows(fitted, tmp_path):
 
 def test_image_input_shapes(tmp_path):
     # a detector fitted on images takes (batch, C, H, W); one batch of 1 too
-    X, X_test = _images()
+    X, X_test = make_blob_images()
     detector = _fit(make_test_instance(DenoisingAE), X)
     # flat rows are accepted as X_example
     path = export_onnx(detector, tmp_path / "d.onnx", X_test.reshape(len(X_test), -1))
@@ -239,7 +222,7 @@ def test_image_input_shapes(tmp_path):
 
 
 def test_detector_and_its_module_are_untouched(tmp_path):
-    X, X_test = _tabular()
+    X, X_test = make_subspace_rows()
     detector = _fit(make_test_instance(DenoisingAE, anomaly_score="nap"), X)
     module = detector.anomaly_score_module()
     state = {name: value.clone() for name, value in module.state_dict().items()}
@@ -267,7 +250,7 @@ def test_detector_and_its_module_are_untouched(tmp_path):
 @pytest.mark.gpu
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 def test_detector_on_a_gpu_stays_there(tmp_path):
-    X, X_test = _tabular()
+    X, X_test = make_subspace_rows()
     detector = _fit(make_test_instance(DenoisingAE, device="cuda"), X)
     module = detector.anomaly_score_module()
     scores = detector.score_samples(X_test)
@@ -280,7 +263,7 @@ def test_detector_on_a_gpu_stays_there(tmp_path):
 
 
 def test_threshold_is_part_of_the_file(tmp_path):
-    X, X_test = _tabular()
+    X, X_test = make_subspace_rows()
     detector = _fit(make_test_instance(DenoisingAE), X)
     rows = _more_rows(X_test)
     strict = export_onnx(detector, tmp_path / "strict.onnx", X_test)
@@ -295,7 +278,7 @@ def test_threshold_is_part_of_the_file(tmp_path):
 
 
 def test_stale_calibration_raises_until_calibrated(tmp_path):
-    X, X_test = _tabular()
+    X, X_test = make_subspace_rows()
     detector = _fit(make_test_instance(DenoisingAE), X)
     detector.set_params(anomaly_score="nap")
     path = tmp_path / "detector.onnx"

@@ -16,33 +16,21 @@ from skorch.callbacks import Callback
 import skanomaly
 from skanomaly import ARAE, CRBND, LISAE, DenoisingAE, PuzzleAE, RobustGMMDAE
 from skanomaly.deploy import FORMAT_VERSION, load, save
-from skanomaly.utils._testing import make_test_instance
+from skanomaly.utils._testing import (
+    make_blob_images,
+    make_subspace_rows,
+    make_test_instance,
+)
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
-from test_score_stability import CONFIGURATIONS, _images, _tabular  # noqa: E402
+from test_score_stability import CONFIGURATIONS, fit_configuration  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
 
-def _fitted(name, tmp_path):
-    cls, params, data, extra = CONFIGURATIONS[name]
-    X, X_test = (_tabular if data == "tabular" else _images)(0)
-    fit_params = {}
-    if extra == "negatives":
-        fit_params["X_negative"] = (
-            np.random.RandomState(1)
-            .uniform(-4, 4, size=(40, X.shape[1]))
-            .astype(np.float32)
-        )
-    if extra == "memmap":
-        np.save(tmp_path / "train.npy", X)
-        X = np.load(tmp_path / "train.npy", mmap_mode="r")
-    return make_test_instance(cls, **params).fit(X, **fit_params), X_test
-
-
 @pytest.fixture(scope="module")
 def dae(tmp_path_factory):
-    X, X_test = _tabular(0)
+    X, X_test = make_subspace_rows(0)
     detector = make_test_instance(DenoisingAE).fit(X)
     path = save(detector, tmp_path_factory.mktemp("files") / "dae.skanomaly")
     return detector, path, X_test
@@ -50,7 +38,7 @@ def dae(tmp_path_factory):
 
 @pytest.mark.parametrize("name", sorted(CONFIGURATIONS))
 def test_round_trip_gives_the_same_scores_and_decisions(name, tmp_path):
-    detector, X_test = _fitted(name, tmp_path)
+    detector, X_test = fit_configuration(name, tmp_path)
     path = detector.save(tmp_path / "det.skanomaly")
     restored = type(detector).load(path)
     assert type(restored) is type(detector)
@@ -84,11 +72,11 @@ def test_fitted_attributes_keep_their_types(dae, tmp_path):
 
 
 def test_every_detector_kind_round_trips_its_facts(tmp_path):
-    detector, _ = _fitted("rgmm-tabular", tmp_path)
+    detector, _ = fit_configuration("rgmm-tabular", tmp_path)
     restored = load(detector.save(tmp_path / "rgmm.skanomaly"))
     assert restored.loss_weights_ == detector.loss_weights_
     assert restored.architecture_ == detector.architecture_
-    detector, _ = _fitted("puzzle-mean", tmp_path)
+    detector, _ = fit_configuration("puzzle-mean", tmp_path)
     restored = load(detector.save(tmp_path / "puzzle.skanomaly"))
     np.testing.assert_array_equal(restored.permutations_, detector.permutations_)
 
@@ -205,7 +193,7 @@ def test_unsaveable_parameters_and_unfitted_detectors_say_so(tmp_path):
         save(make_test_instance(DenoisingAE), tmp_path / "x.skanomaly")
     with pytest.raises(TypeError, match="save writes skanomaly detectors"):
         save(object(), tmp_path / "x.skanomaly")
-    X, _ = _images(0)
+    X, _ = make_blob_images(0)
     detector = make_test_instance(PuzzleAE, callbacks=[("noop", Callback())]).fit(X)
     with pytest.raises(TypeError, match="parameter 'callbacks'"):
         detector.save(tmp_path / "x.skanomaly")
