@@ -124,6 +124,8 @@ class BaseDeepDetector(
     #: larger data trains longer: up to this many optimiser steps (None: the
     #: minimums only)...
     _auto_target_steps: int | None = None
+    #: ...tabular rows too (False: images only)...
+    _auto_target_tabular = True
     #: ...within at most this many epochs
     _auto_max_epochs = 50
     #: ``batch_size="auto"`` is an eighth of the training rows, within these bounds
@@ -344,7 +346,9 @@ class BaseDeepDetector(
         ctx.history.extend(rows)
         ctx.stage_epochs[stage] = ctx.stage_epochs.get(stage, 0) + len(rows)
 
-    def _resolve_budget(self, n_samples: int) -> tuple[int, int]:
+    def _resolve_budget(
+        self, n_samples: int, *, images: bool = False
+    ) -> tuple[int, int]:
         """``(batch_size, max_epochs)`` with any ``"auto"`` resolved for the data.
 
         ``batch_size="auto"`` is ``n_samples // 8`` clipped to
@@ -356,7 +360,8 @@ class BaseDeepDetector(
         that sets ``_auto_target_steps`` trains larger data longer: enough
         epochs for that many steps, at most ``_auto_max_epochs`` (50), if
         that is more than the minimums (a Fashion-MNIST class then trains 50
-        epochs for a target of 5,000 steps).
+        epochs for a target of 5,000 steps); with ``_auto_target_tabular``
+        False only ``images`` do, and tabular rows train the minimums.
         """
         batch_size = self.batch_size
         if batch_size == "auto":
@@ -367,10 +372,9 @@ class BaseDeepDetector(
             max_epochs = epochs_for_steps(
                 n_samples, batch_size, self._auto_min_steps, self._auto_min_epochs
             )
-            if self._auto_target_steps is not None:
-                longer = epochs_for_steps(
-                    n_samples, batch_size, self._auto_target_steps, 1
-                )
+            target = self._auto_target_steps
+            if target is not None and (images or self._auto_target_tabular):
+                longer = epochs_for_steps(n_samples, batch_size, target, 1)
                 max_epochs = max(max_epochs, min(longer, self._auto_max_epochs))
         return int(batch_size), int(max_epochs)
 
@@ -387,7 +391,9 @@ class BaseDeepDetector(
         get the same number of optimiser steps: holding rows out for the
         threshold does not shorten training. An int ``max_epochs`` is kept.
         """
-        batch_size, max_epochs = self._resolve_budget(n_rows)
+        batch_size, max_epochs = self._resolve_budget(
+            n_rows, images=len(self.input_shape_) == 3
+        )
         if self.max_epochs == "auto" and n_train < n_rows:
             steps = max_epochs * self._steps_per_epoch(n_rows, batch_size)
             max_epochs = -(-steps // self._steps_per_epoch(n_train, batch_size))
@@ -793,6 +799,7 @@ class BaseDeepDetector(
             input_shape=self.input_shape_,
             batch_size=self.batch_size_,
             max_epochs=max_epochs,
+            X_calibration=X_calibration,
         )
         with seed_context(seed, self.device_), flush_denormal_context():
             ctx.facts = dict(self._derive_facts(ctx))

@@ -9,7 +9,10 @@ kernels may round differently.
 
 History: NAP's whitening products moved to float32 (issue 25), which changed
 ``dae-nap``, ``arae-nap`` and ``dae-images`` by at most 1.9e-7 relative; their
-references were rewritten then.
+references were rewritten then. When ``anomaly_score="auto"`` gained the
+latent-neighbour term on tabular rows (issue 25), the tabular configurations
+that pinned the reconstruction error name it (their references are
+unchanged), and the ``*-knn`` configurations were added.
 
 To rewrite the reference after a change that is meant to change scores::
 
@@ -40,24 +43,38 @@ def _memmap(X, tmp_path):
     return np.load(path, mmap_mode="r")
 
 
+_RECONSTRUCTION = {"anomaly_score": "reconstruction"}
+
 #: name -> (class, parameters, data, fit extras)
 CONFIGURATIONS = {
-    "dae-tabular": (DenoisingAE, {}, "tabular", None),
+    "dae-tabular": (DenoisingAE, _RECONSTRUCTION, "tabular", None),
     "dae-nap": (DenoisingAE, {"anomaly_score": "nap"}, "tabular", None),
     "dae-training-calibration": (
+        DenoisingAE,
+        {"calibration": "training", **_RECONSTRUCTION},
+        "tabular",
+        None,
+    ),
+    "dae-memmap": (DenoisingAE, _RECONSTRUCTION, "tabular", "memmap"),
+    "dae-images": (DenoisingAE, {}, "images", None),
+    "dae-knn": (DenoisingAE, {}, "tabular", None),
+    "dae-knn-memmap": (DenoisingAE, {}, "tabular", "memmap"),
+    "dae-knn-training-calibration": (
         DenoisingAE,
         {"calibration": "training"},
         "tabular",
         None,
     ),
-    "dae-memmap": (DenoisingAE, {}, "tabular", "memmap"),
-    "dae-images": (DenoisingAE, {}, "images", None),
-    "arae-tabular": (ARAE, {}, "tabular", None),
+    "dae-nap-knn": (DenoisingAE, {"anomaly_score": "nap+knn"}, "tabular", None),
+    "arae-tabular": (ARAE, _RECONSTRUCTION, "tabular", None),
     "arae-nap": (ARAE, {"anomaly_score": "nap"}, "tabular", None),
-    "lisae-tabular": (LISAE, {}, "tabular", None),
-    "lisae-negatives": (LISAE, {}, "tabular", "negatives"),
+    "arae-knn": (ARAE, {}, "tabular", None),
+    "lisae-tabular": (LISAE, _RECONSTRUCTION, "tabular", None),
+    "lisae-negatives": (LISAE, _RECONSTRUCTION, "tabular", "negatives"),
     "lisae-images": (LISAE, {}, "images", None),
-    "rgmm-tabular": (RobustGMMDAE, {}, "tabular", None),
+    "lisae-knn": (LISAE, {}, "tabular", None),
+    "rgmm-tabular": (RobustGMMDAE, _RECONSTRUCTION, "tabular", None),
+    "rgmm-knn": (RobustGMMDAE, {}, "tabular", None),
     "rgmm-combined": (RobustGMMDAE, {"anomaly_score": "combined"}, "tabular", None),
     "puzzle-mean": (
         PuzzleAE,

@@ -87,6 +87,7 @@ class DenoisingAE(PathwayScoreMixin, BaseDeepDetector):
     ----------
     net_ : skorch.NeuralNet
         The trained skorch net; its ``module_`` is an :class:`~skanomaly.nets.MLPAutoencoder`.
+    {{latent_neighbour_attributes}}
     {{fitted_attributes}}
 
     See Also

@@ -15,6 +15,7 @@ from torch import Tensor, nn
 
 from skanomaly.augment import RandomNegatives
 from skanomaly.base import BaseDeepDetector, epochs_for_steps
+from skanomaly.detectors._neighbours import KNN_SUFFIX, LatentNeighbourMixin
 from skanomaly.losses import latent_shaping_loss, reconstruction_norm
 from skanomaly.nets import ConvLISAutoencoder, MLPLISAutoencoder
 from skanomaly.scores import LISAEScore
@@ -189,7 +190,7 @@ class LISAENet(DetectorNet):
         return loss, output
 
 
-class LISAE(BaseDeepDetector):
+class LISAE(LatentNeighbourMixin, BaseDeepDetector):
     """Latent-insensitive autoencoder novelty detector (LIS-AE), with LinSep-LIS-AE.
 
     An autoencoder ``x -> s = E(x) -> z = tanh(Z s) -> D(z)`` whose latent
@@ -261,6 +262,17 @@ class LISAE(BaseDeepDetector):
         1); an epoch is one pass over the positives. 0 skips the phase and
         leaves the plain phase-1 autoencoder. ``"auto"``: enough epochs for
         300 optimiser steps, and at least 5.
+    anomaly_score : {"auto", "reconstruction", "reconstruction+knn"}, \
+default="auto"
+        The anomaly score. ``"reconstruction"`` is the paper's,
+        ``||x_hat - x||_2``. ``"reconstruction+knn"`` adds the distance of the
+        latent code to its fifth nearest training code, each term divided by
+        its median absolute deviation on the held-out calibration rows.
+        ``"auto"``: the reconstruction error on images, plus the
+        latent-neighbour term on tabular rows (chosen on the development
+        panel: docs/conventions.md, "Anomaly score"). Both are fitted at
+        once; see :class:`DenoisingAE` for what a change after ``fit``
+        needs.
     {{budget}}
     lr : float, default=1e-3
         Adam learning rate of both phases (a fresh Adam for phase 2).
@@ -297,6 +309,7 @@ class LISAE(BaseDeepDetector):
         ``Z``'s weight and bias after phase 1 (on the CPU): loaded into
         ``net_.module_.latent`` of a copy they give back the plain
         autoencoder, the paper's "AE" baseline, from the same fit.
+    {{latent_neighbour_attributes}}
     {{fitted_attributes}}
 
     See Also
@@ -353,6 +366,9 @@ class LISAE(BaseDeepDetector):
             Interval(Integral, 0, None, closed="left"),
             StrOptions({"auto"}),
         ],
+        "anomaly_score": [
+            StrOptions({"auto", "reconstruction", "reconstruction" + KNN_SUFFIX})
+        ],
     }
     _net_class = LISAENet
     _fit_arrays = ("X_negative",)
@@ -370,6 +386,7 @@ class LISAE(BaseDeepDetector):
             "gamma_mode": "relative",
             "max_epochs": 30,
             "phase2_epochs": 20,
+            "anomaly_score": "reconstruction",
             "batch_size": 128,
             "lr": 1e-3,
         }
@@ -392,6 +409,7 @@ class LISAE(BaseDeepDetector):
         gamma=1.25,
         gamma_mode="relative",
         phase2_epochs="auto",
+        anomaly_score="auto",
         max_epochs="auto",
         batch_size="auto",
         lr=1e-3,
@@ -412,6 +430,7 @@ class LISAE(BaseDeepDetector):
         self.gamma = gamma
         self.gamma_mode = gamma_mode
         self.phase2_epochs = phase2_epochs
+        self.anomaly_score = anomaly_score
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.lr = lr
@@ -466,6 +485,12 @@ class LISAE(BaseDeepDetector):
         return {"settings": settings}
 
     def _fit_stages(self, ctx):
+        self._train_phases(ctx)
+        self._fit_latent_neighbours(
+            ctx, {"reconstruction": LISAEScore(self.net_.module_)}
+        )
+
+    def _train_phases(self, ctx):
         negatives = ctx.arrays.get("X_negative")
         self.n_negatives_ = 0 if negatives is None else int(len(negatives))
         phase2_epochs = self._phase2_epochs(ctx)
@@ -527,5 +552,16 @@ class LISAE(BaseDeepDetector):
         return float(self.gamma) * mean_error
 
     # -------------------------------------------------------------- scoring
+    def _resolved_anomaly_score(self) -> str:
+        """``anomaly_score`` with ``"auto"`` resolved: the reconstruction error
+        on images, plus the latent-neighbour term on tabular rows."""
+        if self.anomaly_score != "auto":
+            return self.anomaly_score
+        images = len(self.input_shape_) == 3
+        return "reconstruction" if images else "reconstruction" + KNN_SUFFIX
+
     def _build_score_module(self):
-        return LISAEScore(self.net_.module_)
+        score = LISAEScore(self.net_.module_)
+        if self._resolved_anomaly_score() == "reconstruction":
+            return score
+        return self._with_latent_neighbours(score, "reconstruction")

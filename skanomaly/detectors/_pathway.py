@@ -8,11 +8,18 @@ from __future__ import annotations
 
 from sklearn.utils._param_validation import StrOptions
 
+from skanomaly.detectors._neighbours import KNN_SUFFIX, LatentNeighbourMixin
 from skanomaly.nets.pathway import PathwayMoments, pathway_differences
 from skanomaly.scores import NAPScore, ReconstructionErrorScore
 
 #: the values of ``anomaly_score``
-PATHWAY_SCORES = ("auto", "nap", "reconstruction")
+PATHWAY_SCORES = (
+    "auto",
+    "nap",
+    "reconstruction",
+    "nap" + KNN_SUFFIX,
+    "reconstruction" + KNN_SUFFIX,
+)
 
 
 def fit_whitening(detector, X_net, layers):
@@ -30,16 +37,17 @@ def fit_whitening(detector, X_net, layers):
     return moments.whitening()
 
 
-class PathwayScoreMixin:
+class PathwayScoreMixin(LatentNeighbourMixin):
     """``anomaly_score`` for detectors whose ``net_.module_`` is an MLP autoencoder.
 
     A detector mixes it in before :class:`~skanomaly.base.BaseDeepDetector`,
     adds ``_pathway_constraints`` to its ``_parameter_constraints`` and
     ``{{pathway_score}}`` to its docstring, and takes an ``anomaly_score``
     parameter. After the detector's own stages, the mixin fits the pathway
-    statistics in one pass over the training data, whatever the score, so
-    that one fit gives every score; its ``_build_score_module`` gives the
-    score ``anomaly_score`` names.
+    statistics in one pass over the training data and the latent-neighbour
+    term (:class:`~skanomaly.detectors._neighbours.LatentNeighbourMixin`),
+    whatever the score, so that one fit gives every score; its
+    ``_build_score_module`` gives the score ``anomaly_score`` names.
     """
 
     _pathway_constraints = {"anomaly_score": [StrOptions(set(PATHWAY_SCORES))]}
@@ -47,6 +55,10 @@ class PathwayScoreMixin:
     def _fit_stages(self, ctx) -> None:
         super()._fit_stages(ctx)
         self._fit_pathway_whitening(ctx)
+        self._fit_latent_neighbours(
+            ctx,
+            {name: self._pathway_score(name) for name in ("nap", "reconstruction")},
+        )
 
     def _fit_pathway_whitening(self, ctx) -> None:
         """One pass over the training data: the moments of the pathway
@@ -61,17 +73,27 @@ class PathwayScoreMixin:
         ]
 
     def _resolved_anomaly_score(self) -> str:
-        """``anomaly_score`` with ``"auto"`` resolved for the fitted network:
-        NAP when the first hidden layer is narrower than the input, the
-        reconstruction error otherwise."""
+        """``anomaly_score`` with ``"auto"`` resolved for the fitted network and
+        data: NAP when the first hidden layer is narrower than the input, the
+        reconstruction error otherwise; plus the latent-neighbour term on
+        tabular rows (anything but images)."""
         if self.anomaly_score != "auto":
             return self.anomaly_score
         module = self.net_.module_
         first_hidden = module.encoder[0].out_features
-        return "nap" if module.in_features > first_hidden else "reconstruction"
+        score = "nap" if module.in_features > first_hidden else "reconstruction"
+        images = len(self.input_shape_) == 3
+        return score if images else score + KNN_SUFFIX
 
-    def _build_score_module(self):
+    def _pathway_score(self, name: str):
         module = self.net_.module_
-        if self._resolved_anomaly_score() == "reconstruction":
+        if name == "reconstruction":
             return ReconstructionErrorScore(module)
         return NAPScore(module, self.pathway_whitening_).to(self.net_.device)
+
+    def _build_score_module(self):
+        name = self._resolved_anomaly_score()
+        if name.endswith(KNN_SUFFIX):
+            base = name[: -len(KNN_SUFFIX)]
+            return self._with_latent_neighbours(self._pathway_score(base), base)
+        return self._pathway_score(name)

@@ -16,6 +16,7 @@ from torch import Tensor
 
 from skanomaly.attacks import fgsm
 from skanomaly.base import BaseDeepDetector, epochs_for_steps
+from skanomaly.detectors._neighbours import KNN_SUFFIX, LatentNeighbourMixin
 from skanomaly.losses import (
     covariance_loss,
     gmm_loss_weights,
@@ -37,6 +38,8 @@ _WEIGHT_DRAWS = 100
 _AUTO_CONV_MIN_SIZE = 16
 #: the two terms of the anomaly score, in the order of ``score_center_``
 SCORE_TERMS = ("reconstruction", "likelihood")
+#: the reconstruction error plus the latent-neighbour term
+_RECONSTRUCTION_KNN = "reconstruction" + KNN_SUFFIX
 
 
 @dataclass(frozen=True)
@@ -163,7 +166,7 @@ class RobustGMMDAENet(DetectorNet):
         return {"loss": loss, "y_pred": output}
 
 
-class RobustGMMDAE(BaseDeepDetector):
+class RobustGMMDAE(LatentNeighbourMixin, BaseDeepDetector):
     """Robust GMM-prior deterministic autoencoder novelty detector, with its ablations.
 
     A deterministic autoencoder (ReLU layers, a linear code, a sigmoid output)
@@ -223,15 +226,23 @@ class RobustGMMDAE(BaseDeepDetector):
     reconstruction_weight : float, default=500.0
         Weight of the reconstruction's mean squared error (the authors'
         MNIST value; see :meth:`paper_params` for Fashion-MNIST).
-    anomaly_score : {"reconstruction", "likelihood", "combined"}, default="reconstruction"
+    anomaly_score : {"auto", "reconstruction", "likelihood", "combined", \
+"reconstruction+knn"}, default="auto"
         The anomaly score: ``sum (Dec(Enc(x)) - x)^2`` (no latent noise),
         ``-log p(Enc(x))`` under the prior, or the sum of the two, each
         standardised with its training mean and standard deviation
-        (``score_center_``, ``score_scale_``). Read at scoring time, so it
-        may be changed after ``fit`` (then call :meth:`calibrate` before
-        ``predict``). The default won on validation tasks made from training
-        data only (the figures are in docs/robust_gmm_dae.md): one class does
-        not fill the prior's modes, so the codes' likelihood ranks poorly.
+        (``score_center_``, ``score_scale_``); ``"reconstruction+knn"`` adds
+        to the reconstruction error the distance of the code to its fifth
+        nearest training code, each term divided by its median absolute
+        deviation on the held-out calibration rows. ``"auto"``: the
+        reconstruction error on images, ``"reconstruction+knn"`` on tabular
+        rows. Read at scoring time, so it may be changed after ``fit`` (then
+        call :meth:`calibrate` before ``predict``). The reconstruction error
+        won on image validation tasks made from training data only (the
+        figures are in docs/robust_gmm_dae.md): one class does not fill the
+        prior's modes, so the codes' likelihood ranks poorly; the
+        latent-neighbour term was chosen on the tabular development panel
+        (docs/conventions.md, "Anomaly score").
     hidden_dims : tuple of int, default=(200, 200, 200, 200)
         Widths of the fully connected encoder's hidden layers (the paper's
         four of 200); the decoder mirrors them.
@@ -284,6 +295,7 @@ class RobustGMMDAE(BaseDeepDetector):
         log-likelihood (the terms of ``anomaly_score="combined"``).
     score_scale_ : ndarray of shape (2,)
         Their training standard deviations (at least 1e-12).
+    {{latent_neighbour_attributes}}
     {{fitted_attributes}}
 
     See Also
@@ -344,7 +356,9 @@ class RobustGMMDAE(BaseDeepDetector):
         "epsilon": [Interval(Real, 0, None, closed="left")],
         "latent_noise": [Interval(Real, 0, None, closed="left")],
         "reconstruction_weight": [Interval(Real, 0, None, closed="neither")],
-        "anomaly_score": [StrOptions({"reconstruction", "likelihood", "combined"})],
+        "anomaly_score": [
+            StrOptions({"auto", *SCORE_TERMS, "combined", _RECONSTRUCTION_KNN})
+        ],
         "hidden_dims": [tuple, list],
         "architecture": [StrOptions({"auto", "mlp", "conv"})],
         "width": [Interval(Integral, 1, None, closed="left")],
@@ -368,6 +382,7 @@ class RobustGMMDAE(BaseDeepDetector):
             "reconstruction_weight": weight,
             "hidden_dims": (200, 200, 200, 200),
             "architecture": "mlp",
+            "anomaly_score": "reconstruction",
             "max_epochs": epochs,
             "batch_size": 100,
             "lr": 2e-4,
@@ -390,7 +405,7 @@ class RobustGMMDAE(BaseDeepDetector):
         epsilon=0.3,
         latent_noise=0.1,
         reconstruction_weight=500.0,
-        anomaly_score="reconstruction",
+        anomaly_score="auto",
         hidden_dims=(200, 200, 200, 200),
         architecture="auto",
         width=32,
@@ -460,8 +475,10 @@ class RobustGMMDAE(BaseDeepDetector):
         # the last, smaller batch of an epoch is dropped
         return max(int(n_samples) // int(batch_size), 1)
 
-    def _resolve_budget(self, n_samples: int) -> tuple[int, int]:
-        batch_size, max_epochs = super()._resolve_budget(n_samples)
+    def _resolve_budget(
+        self, n_samples: int, *, images: bool = False
+    ) -> tuple[int, int]:
+        batch_size, max_epochs = super()._resolve_budget(n_samples, images=images)
         if self.max_epochs == "auto" and n_samples > batch_size:
             # the last, smaller batch of an epoch is dropped: count full ones
             full_rows = n_samples - n_samples % batch_size
@@ -517,6 +534,7 @@ class RobustGMMDAE(BaseDeepDetector):
         )
         self.score_center_ = terms.mean(axis=0)
         self.score_scale_ = np.maximum(terms.std(axis=0), 1e-12)
+        self._fit_latent_neighbours(ctx, {"reconstruction": scorer})
 
     # -------------------------------------------------------------- scoring
     def _score_module(self, kind: str) -> GMMDAEScore:
@@ -532,8 +550,21 @@ class RobustGMMDAE(BaseDeepDetector):
             scale = torch.as_tensor(self.score_scale_, device=net.device)
         return GMMDAEScore(net.module_, net.prior_, kind, center, scale)
 
+    def _resolved_anomaly_score(self) -> str:
+        """``anomaly_score`` with ``"auto"`` resolved: the reconstruction error
+        on images, plus the latent-neighbour term on tabular rows."""
+        if self.anomaly_score != "auto":
+            return self.anomaly_score
+        images = len(self.input_shape_) == 3
+        return "reconstruction" if images else _RECONSTRUCTION_KNN
+
     def _build_score_module(self):
-        return self._score_module(self.anomaly_score)
+        kind = self._resolved_anomaly_score()
+        if kind == _RECONSTRUCTION_KNN:
+            return self._with_latent_neighbours(
+                self._score_module("reconstruction"), "reconstruction"
+            )
+        return self._score_module(kind)
 
     # ------------------------------------------------------------ sampling
     def sample(self, n, random_state=None):

@@ -15,6 +15,10 @@ from skanomaly.scores._features import (
 )
 from skanomaly.scores._gmm import GMMDAEScore
 from skanomaly.scores._module import AnomalyScoreModule, InputScaling
+from skanomaly.scores._neighbours import (
+    LatentNeighbourScore,
+    kth_neighbour_distance,
+)
 from skanomaly.scores._puzzle import PuzzleErrorScore
 from skanomaly.scores._reconstruction import LISAEScore, ReconstructionErrorScore
 
@@ -24,11 +28,13 @@ __all__ = [
     "FeatureDistanceScore",
     "GMMDAEScore",
     "InputScaling",
+    "LatentNeighbourScore",
     "LISAEScore",
     "NAPScore",
     "PuzzleErrorScore",
     "ReconstructionErrorScore",
     "ScaledSumScore",
     "connective",
+    "kth_neighbour_distance",
     "whitened_distance",
 ]

@@ -50,6 +50,12 @@ class FitContext:
         (:func:`skanomaly.load`).
     n_samples : int or None
         Training rows (None: ``len(X)``).
+    X_calibration : ndarray, StreamedNetInput or None
+        The held-out rows that will calibrate the threshold, as the network
+        sees them (None with ``calibration="training"``). Stages never train
+        on them; a method may fit score statistics that must not be measured
+        on rows the network learned (the term scales of
+        ``anomaly_score="...+knn"``).
     history : list of dict
         Every trained epoch so far, across stages, each with a ``stage`` key.
     stage_epochs : dict of str to int
@@ -65,6 +71,7 @@ class FitContext:
     arrays: dict[str, np.ndarray] = field(default_factory=dict)
     facts: dict[str, object] = field(default_factory=dict)
     n_samples: int | None = None
+    X_calibration: np.ndarray | None = None
     history: list[dict] = field(default_factory=list)
     stage_epochs: dict[str, int] = field(default_factory=dict)
     #: the answer of :meth:`in_unit_interval`, once asked (a saved detector

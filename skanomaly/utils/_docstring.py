@@ -14,22 +14,35 @@ SHARED_DOCS = {
         first hundred optimiser steps instead of hundreds to thousands (see
         docs/conventions.md, "Training budget").""",
     "pathway_score": """\
-    anomaly_score : {"auto", "nap", "reconstruction"}, default="auto"
+    anomaly_score : {"auto", "nap", "reconstruction", "nap+knn", \
+"reconstruction+knn"}, default="auto"
         The anomaly score. ``"reconstruction"`` is the paper's: the sum of
         squared reconstruction errors. ``"nap"`` is RaPP's NAP (Kim et al.,
         ICLR 2020), a reconstruction error measured along the encoder: the
         reconstruction is encoded again, and the differences between the
         activations of ``x`` and of ``rec(x)``, layer by layer with the input
         layer first, are whitened with the mean and (shrunk) covariance of the
-        training data's differences and summed. ``"auto"``: NAP when the
-        first hidden layer is narrower than the input (28x28 images and the
-        default widths), the reconstruction error otherwise (small tabular
-        data, 8x8 digits), as chosen on validation tasks
-        (docs/conventions.md, "Anomaly score"). Every score is fitted at once
-        and ``anomaly_score`` is read when scoring, so one fit gives all of
-        them; the threshold is calibrated with the score chosen at fit, and
-        ``predict`` raises ``ValueError`` after a change of score until
-        :meth:`calibrate` is called.""",
+        training data's differences and summed. ``"...+knn"`` adds the
+        distance of the latent code to its fifth nearest training code, each
+        term divided by its median absolute deviation on the held-out
+        calibration rows. ``"auto"``: NAP when the first hidden layer is
+        narrower than the input (28x28 images and the default widths), the
+        reconstruction error otherwise; on tabular rows (anything but images)
+        plus the latent-neighbour term. Both choices were made on validation
+        tasks and the development panel (docs/conventions.md, "Anomaly
+        score"). Every score is fitted at once and ``anomaly_score`` is read
+        when scoring, so one fit gives all of them; the threshold is
+        calibrated with the score chosen at fit, and ``predict`` raises
+        ``ValueError`` after a change of score until :meth:`calibrate` is
+        called.""",
+    "latent_neighbour_attributes": """\
+    latent_codes_ : ndarray of shape (n_train, latent_size)
+        The training rows' latent codes (float32), the reference set of the
+        ``"...+knn"`` scores.
+    score_scales_ : dict of str to float
+        The spread of each score term on the held-out calibration rows (on
+        the training rows with ``calibration="training"``): what a
+        ``"...+knn"`` score divides each term by.""",
     "budget": """\
     max_epochs : int or "auto", default="auto"
         Training epochs. ``"auto"`` trains enough epochs for at least
@@ -48,7 +61,7 @@ SHARED_DOCS = {
         Training epochs. ``"auto"`` trains enough epochs for at least 600
         optimiser steps and at least 10 epochs, so that small data sets leave
         the initial plateau (50 rows: 86 epochs of 7 steps), and trains larger
-        data longer, up to 5,000 steps within at most 50 epochs (a
+        image sets longer, up to 5,000 steps within at most 50 epochs (a
         Fashion-MNIST class of 6,000 images: 50 epochs of 94 steps; 60,000
         images: 10 epochs).
         The steps are counted for all the rows passed to ``fit``: the rows

@@ -90,6 +90,7 @@ def _puzzle(params, slow=True):
 #: (class, parameters, data): one per detector by default, the rest slow
 CONFIGURATIONS = {
     "dae-tabular": (DenoisingAE, {"anomaly_score": "reconstruction"}, "tabular"),
+    "dae-knn-tabular": (DenoisingAE, {}, "tabular"),
     "dae-nap-images": (DenoisingAE, {"anomaly_score": "nap"}, "images"),
     "arae-nap-tabular": (ARAE, {"anomaly_score": "nap"}, "tabular"),
     "lisae-tabular": (LISAE, {}, "tabular"),
@@ -108,6 +109,7 @@ CONFIGURATIONS = {
     "lisae-mlp-images": _slow(LISAE, {}, "images"),
     "lisae-conv-images": _slow(LISAE, {"architecture": "conv"}, "images16"),
     "rgmm-tabular": _slow(RobustGMMDAE, {}, "tabular"),
+    "arae-nap-knn-tabular": _slow(ARAE, {"anomaly_score": "nap+knn"}, "tabular"),
     "rgmm-likelihood-tabular": _slow(
         RobustGMMDAE, {"anomaly_score": "likelihood"}, "tabular"
     ),
@@ -324,7 +326,7 @@ def test_exporter_failure_names_detector_configuration_and_operator(
     with pytest.raises(NotImplementedError) as info:
         export_onnx(fitted[0], tmp_path / "detector.onnx")
     message = str(info.value)
-    assert "DenoisingAE(anomaly_score='auto' (reconstruction), scaling=" in message
+    assert "DenoisingAE(anomaly_score='auto' (reconstruction+knn), scaling=" in message
     assert "aten::fancy_op" in message
     assert isinstance(info.value.__cause__, RuntimeError)
     assert os.listdir(tmp_path) == []

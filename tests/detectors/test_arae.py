@@ -49,6 +49,8 @@ def test_outlier_contract_and_score_is_sse(fitted, images):
     _, X_test = images
     # one fit gives every score; the paper's is the sum of squared errors
     fitted = copy.deepcopy(fitted).set_params(anomaly_score="reconstruction")
+    # the threshold was calibrated with the default score: recalibrate
+    fitted.calibrate(images[0])
     scores = fitted.score_samples(X_test)
     assert scores.dtype == np.float64 and scores.shape == (20,)
     reconstruction = fitted.reconstruct(X_test).astype(np.float64)
@@ -336,3 +338,24 @@ def test_grid_search_example_in_the_docs(capsys):
     assert str(search.best_params_) in printed and "test AUC" in printed
     # what the page says it prints
     assert str(search.best_params_) in doc and f"{namespace['test_auc']:.3f}" in doc
+
+
+@pytest.mark.parametrize(
+    ("n_rows", "images", "budget"),
+    [
+        (6000, True, (64, 50)),  # a Fashion-MNIST class: the 5,000-step target
+        (3000, False, (64, 13)),  # tabular rows: 600 steps, the minimum
+        (50, False, (8, 86)),
+    ],
+)
+def test_auto_budget_targets_images_only(n_rows, images, budget):
+    assert ARAE()._resolve_budget(n_rows, images=images) == budget
+
+
+def test_fit_trains_tabular_rows_the_minimum_budget():
+    X = np.random.RandomState(0).uniform(size=(3000, 3)).astype(np.float32)
+    det = ARAE(hidden_dims=(8, 2), calibration="training", device="cpu")
+    det.fit(X)
+    # 3,000 rows: batch 64, 47 steps an epoch, 13 epochs for 600 steps (as
+    # images they would train 50)
+    assert (det.batch_size_, det.n_epochs_) == (64, 13)

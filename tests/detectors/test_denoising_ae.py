@@ -55,7 +55,8 @@ def test_anomaly_score_is_sum_of_squared_errors(fitted, blobs):
     _, X_test = blobs
     reconstruction = fitted.reconstruct(X_test)
     expected = ((reconstruction.astype(np.float64) - X_test) ** 2).sum(axis=1)
-    np.testing.assert_allclose(-fitted.score_samples(X_test), expected, rtol=1e-4)
+    paper = copy.deepcopy(fitted).set_params(anomaly_score="reconstruction")
+    np.testing.assert_allclose(-paper.score_samples(X_test), expected, rtol=1e-4)
 
 
 def test_pipeline_with_scaler():
@@ -186,23 +187,31 @@ def test_no_plateau_warning_for_constant_input():
 # ------------------------------------------------------------- anomaly_score
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 def test_auto_score_follows_the_network_shape(fitted):
-    # 6 features into a first layer of 16: the network widens the input
-    assert fitted._resolved_anomaly_score() == "reconstruction"
+    # 6 features into a first layer of 16: the network widens the input;
+    # tabular rows add the latent-neighbour term
+    assert fitted._resolved_anomaly_score() == "reconstruction+knn"
     # two epochs may end on the plateau (and warn): only the shape matters here
+    X = np.random.RandomState(0).uniform(size=(40, 6))
     narrowing = DenoisingAE(
         hidden_dims=(4, 2), max_epochs=2, device="cpu", random_state=0
     )
-    narrowing.fit(np.random.RandomState(0).uniform(size=(40, 6)))
-    assert narrowing._resolved_anomaly_score() == "nap"
+    assert narrowing.fit(X)._resolved_anomaly_score() == "nap+knn"
+    # images keep the score alone
+    narrowing.set_params(input_shape=(1, 2, 3))
+    assert narrowing.fit(X)._resolved_anomaly_score() == "nap"
+    widening = DenoisingAE(**SMALL, input_shape=(1, 2, 3), random_state=0)
+    assert widening.fit(X)._resolved_anomaly_score() == "reconstruction"
 
 
 def test_one_fit_gives_every_score(fitted, blobs):
     _, X_test = blobs
     det = copy.deepcopy(fitted)
+    default = det.set_params(anomaly_score="reconstruction+knn").score_samples(X_test)
+    np.testing.assert_array_equal(default, fitted.score_samples(X_test))
     reconstruction = det.set_params(anomaly_score="reconstruction").score_samples(
         X_test
     )
-    np.testing.assert_array_equal(reconstruction, fitted.score_samples(X_test))
+    assert not np.allclose(default, reconstruction)
     nap = det.set_params(anomaly_score="nap").score_samples(X_test)
     assert nap.dtype == np.float64 and np.isfinite(nap).all()
     assert not np.allclose(nap, reconstruction)
@@ -226,7 +235,9 @@ def test_nap_beats_the_plain_error_on_fashion_like_images():
     anomalies = templates[1] * rng.uniform(0.6, 1.0, size=(50, 64))
     X_test = np.vstack([normal[250:], anomalies.clip(0, 1)])
     y_test = np.r_[np.zeros(50), np.ones(50)]
-    det = DenoisingAE(hidden_dims=(32, 8), random_state=0, device="cpu")
+    det = DenoisingAE(
+        hidden_dims=(32, 8), input_shape=(1, 8, 8), random_state=0, device="cpu"
+    )
     det.fit(normal[:250])
     assert det._resolved_anomaly_score() == "nap"
     auc_nap = roc_auc_score(y_test, -det.score_samples(X_test))
@@ -271,5 +282,10 @@ def test_bad_anomaly_score_is_a_clear_error(blobs):
         (60000, (64, 10)),  # 10 epochs is more than the 5,000-step target
     ],
 )
-def test_auto_budget_trains_larger_data_longer(n_rows, budget):
-    assert DenoisingAE()._resolve_budget(n_rows) == budget
+def test_auto_budget_trains_larger_images_longer(n_rows, budget):
+    assert DenoisingAE()._resolve_budget(n_rows, images=True) == budget
+
+
+def test_auto_budget_of_tabular_rows_keeps_the_target():
+    # 3,000 rows: batch 64, 47 steps an epoch; 5,000 steps need 50 epochs
+    assert DenoisingAE()._resolve_budget(3000) == (64, 50)

@@ -5,6 +5,7 @@ invariance, input errors) is tested in ``tests/test_common.py`` and
 ``tests/test_contract.py``; this module tests what they cannot know.
 """
 
+import copy
 import pickle
 import warnings
 
@@ -132,7 +133,10 @@ def test_reconstruction_score_is_the_squared_error(fitted, digits):
     X_test = digits[1]
     reconstruction = fitted.reconstruct(X_test).astype(np.float64)
     expected = ((reconstruction - X_test) ** 2).sum(axis=1)
-    np.testing.assert_allclose(-fitted.score_samples(X_test), expected, rtol=1e-4)
+    det = copy.deepcopy(fitted).set_params(anomaly_score="reconstruction")
+    np.testing.assert_allclose(-det.score_samples(X_test), expected, rtol=1e-4)
+    # on tabular rows the default adds the latent-neighbour term
+    assert fitted._resolved_anomaly_score() == "reconstruction+knn"
 
 
 def test_likelihood_and_combined_scores(fitted, digits):

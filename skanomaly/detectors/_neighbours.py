@@ -1,0 +1,80 @@
+"""The latent-neighbour term of ``anomaly_score="...+knn"`` (glue only).
+
+The torch side (the k-th neighbour distance of a code) is
+:class:`skanomaly.scores.LatentNeighbourScore`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from skanomaly.scores import LatentNeighbourScore, ScaledSumScore
+
+#: the neighbour whose distance is the latent-neighbour term (PyOD KNN's k)
+LATENT_NEIGHBORS = 5
+
+#: the suffix of the ``anomaly_score`` values that add the term
+KNN_SUFFIX = "+knn"
+
+
+def term_scale(scores: np.ndarray) -> float:
+    """The spread one term of a summed score is divided by: the median
+    absolute deviation of its scores on normal rows (their standard deviation
+    where more than half are tied, 1 where all are)."""
+    scores = np.asarray(scores, dtype=np.float64)
+    spread = float(np.median(np.abs(scores - np.median(scores))))
+    if not spread > 0:
+        spread = float(np.std(scores))
+    return spread if spread > 0 else 1.0
+
+
+class LatentNeighbourMixin:
+    """``anomaly_score="<score>+knn"``: a method's score plus the distance of
+    the latent code to the training codes.
+
+    The sum weighs each term by its spread on the held-out calibration rows,
+    so that neither unit dominates: ``score / scale + knn / scale_knn``,
+    with ``knn`` the distance of ``encode(x)`` to its fifth nearest training
+    code. A detector calls :meth:`_fit_latent_neighbours` at the end of its
+    stages with its terms, and builds the sum with
+    :meth:`_with_latent_neighbours`. ``net_.module_`` must have ``encode``.
+    """
+
+    def _fit_latent_neighbours(self, ctx, terms: dict) -> None:
+        """Keep the training rows' codes (``latent_codes_``) and the scale of
+        the latent-neighbour term and of each of ``terms`` (name -> score
+        module of net-ready batches) as ``score_scales_``.
+
+        The scales are measured on the held-out calibration rows: on the
+        training rows the network memorised, reconstruction errors are
+        smaller and codes nearer than on new normal rows. With
+        ``calibration="training"`` the training rows are all there is (each
+        then skips itself as its nearest code).
+        """
+        module = self.net_.module_
+        self.latent_codes_ = self._map_batches(
+            ctx.X, lambda batch: module.encode(batch).flatten(1), np.float32
+        )
+        held_out = ctx.X_calibration is not None
+        rows = ctx.X_calibration if held_out else ctx.X
+        neighbours = LATENT_NEIGHBORS if held_out else LATENT_NEIGHBORS + 1
+        terms = {
+            "knn": LatentNeighbourScore(
+                module, torch.as_tensor(self.latent_codes_), neighbours
+            ).to(self.net_.device),
+            **terms,
+        }
+        self.score_scales_ = {
+            name: term_scale(self._map_batches(rows, scorer, np.float64))
+            for name, scorer in terms.items()
+        }
+
+    def _with_latent_neighbours(self, score, name: str) -> ScaledSumScore:
+        """``score`` (the term called ``name`` at fit) plus the latent-neighbour
+        term, each divided by its scale."""
+        neighbours = LatentNeighbourScore(
+            self.net_.module_, torch.as_tensor(self.latent_codes_), LATENT_NEIGHBORS
+        )
+        scales = [self.score_scales_[name], self.score_scales_["knn"]]
+        return ScaledSumScore([score, neighbours], scales).to(self.net_.device)
