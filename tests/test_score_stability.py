@@ -10,9 +10,9 @@ kernels may round differently.
 History: NAP's whitening products moved to float32 (issue 25), which changed
 ``dae-nap``, ``arae-nap`` and ``dae-images`` by at most 1.9e-7 relative; their
 references were rewritten then. When ``anomaly_score="auto"`` gained the
-latent-neighbour term on tabular rows (issue 25), the tabular configurations
-that pinned the reconstruction error name it (their references are
-unchanged), and the ``*-knn`` configurations were added.
+latent-neighbour term (issue 25), the configurations that pinned the
+reconstruction error or NAP name it (their references are unchanged), and the
+``*-knn`` configurations were added.
 
 To rewrite the reference after a change that is meant to change scores::
 
@@ -56,7 +56,8 @@ CONFIGURATIONS = {
         None,
     ),
     "dae-memmap": (DenoisingAE, _RECONSTRUCTION, "tabular", "memmap"),
-    "dae-images": (DenoisingAE, {}, "images", None),
+    "dae-images": (DenoisingAE, {"anomaly_score": "nap"}, "images", None),
+    "dae-knn-images": (DenoisingAE, {}, "images", None),
     "dae-knn": (DenoisingAE, {}, "tabular", None),
     "dae-knn-memmap": (DenoisingAE, {}, "tabular", "memmap"),
     "dae-knn-training-calibration": (
@@ -71,7 +72,7 @@ CONFIGURATIONS = {
     "arae-knn": (ARAE, {}, "tabular", None),
     "lisae-tabular": (LISAE, _RECONSTRUCTION, "tabular", None),
     "lisae-negatives": (LISAE, _RECONSTRUCTION, "tabular", "negatives"),
-    "lisae-images": (LISAE, {}, "images", None),
+    "lisae-images": (LISAE, _RECONSTRUCTION, "images", None),
     "lisae-knn": (LISAE, {}, "tabular", None),
     "rgmm-tabular": (RobustGMMDAE, _RECONSTRUCTION, "tabular", None),
     "rgmm-knn": (RobustGMMDAE, {}, "tabular", None),

@@ -268,11 +268,10 @@ default="auto"
         ``||x_hat - x||_2``. ``"reconstruction+knn"`` adds the distance of the
         latent code to its fifth nearest training code, each term divided by
         its median absolute deviation on the held-out calibration rows.
-        ``"auto"``: the reconstruction error on images, plus the
-        latent-neighbour term on tabular rows (chosen on the development
-        panel: docs/conventions.md, "Anomaly score"). Both are fitted at
-        once; see :class:`DenoisingAE` for what a change after ``fit``
-        needs.
+        ``"auto"``: ``"reconstruction+knn"`` (chosen on the tabular
+        development panel and on image validation tasks: docs/conventions.md,
+        "Anomaly score"). Both are fitted at once; see :class:`DenoisingAE`
+        for what a change after ``fit`` needs.
     {{budget}}
     lr : float, default=1e-3
         Adam learning rate of both phases (a fresh Adam for phase 2).
@@ -554,11 +553,10 @@ default="auto"
     # -------------------------------------------------------------- scoring
     def _resolved_anomaly_score(self) -> str:
         """``anomaly_score`` with ``"auto"`` resolved: the reconstruction error
-        on images, plus the latent-neighbour term on tabular rows."""
+        plus the latent-neighbour term."""
         if self.anomaly_score != "auto":
             return self.anomaly_score
-        images = len(self.input_shape_) == 3
-        return "reconstruction" if images else "reconstruction" + KNN_SUFFIX
+        return "reconstruction" + KNN_SUFFIX
 
     def _build_score_module(self):
         score = LISAEScore(self.net_.module_)

@@ -73,17 +73,15 @@ class PathwayScoreMixin(LatentNeighbourMixin):
         ]
 
     def _resolved_anomaly_score(self) -> str:
-        """``anomaly_score`` with ``"auto"`` resolved for the fitted network and
-        data: NAP when the first hidden layer is narrower than the input, the
-        reconstruction error otherwise; plus the latent-neighbour term on
-        tabular rows (anything but images)."""
+        """``anomaly_score`` with ``"auto"`` resolved for the fitted network:
+        NAP when the first hidden layer is narrower than the input, the
+        reconstruction error otherwise; plus the latent-neighbour term."""
         if self.anomaly_score != "auto":
             return self.anomaly_score
         module = self.net_.module_
         first_hidden = module.encoder[0].out_features
         score = "nap" if module.in_features > first_hidden else "reconstruction"
-        images = len(self.input_shape_) == 3
-        return score if images else score + KNN_SUFFIX
+        return score + KNN_SUFFIX
 
     def _pathway_score(self, name: str):
         module = self.net_.module_

@@ -234,14 +234,14 @@ class RobustGMMDAE(LatentNeighbourMixin, BaseDeepDetector):
         (``score_center_``, ``score_scale_``); ``"reconstruction+knn"`` adds
         to the reconstruction error the distance of the code to its fifth
         nearest training code, each term divided by its median absolute
-        deviation on the held-out calibration rows. ``"auto"``: the
-        reconstruction error on images, ``"reconstruction+knn"`` on tabular
-        rows. Read at scoring time, so it may be changed after ``fit`` (then
-        call :meth:`calibrate` before ``predict``). The reconstruction error
-        won on image validation tasks made from training data only (the
-        figures are in docs/robust_gmm_dae.md): one class does not fill the
-        prior's modes, so the codes' likelihood ranks poorly; the
-        latent-neighbour term was chosen on the tabular development panel
+        deviation on the held-out calibration rows. ``"auto"``:
+        ``"reconstruction+knn"``. Read at scoring time, so it may be changed
+        after ``fit`` (then call :meth:`calibrate` before ``predict``). The
+        reconstruction error won over the likelihood on image validation
+        tasks made from training data only (the figures are in
+        docs/robust_gmm_dae.md): one class does not fill the prior's modes,
+        so the codes' likelihood ranks poorly; the latent-neighbour term was
+        chosen on the tabular development panel and image validation tasks
         (docs/conventions.md, "Anomaly score").
     hidden_dims : tuple of int, default=(200, 200, 200, 200)
         Widths of the fully connected encoder's hidden layers (the paper's
@@ -552,11 +552,10 @@ class RobustGMMDAE(LatentNeighbourMixin, BaseDeepDetector):
 
     def _resolved_anomaly_score(self) -> str:
         """``anomaly_score`` with ``"auto"`` resolved: the reconstruction error
-        on images, plus the latent-neighbour term on tabular rows."""
+        plus the latent-neighbour term."""
         if self.anomaly_score != "auto":
             return self.anomaly_score
-        images = len(self.input_shape_) == 3
-        return "reconstruction" if images else _RECONSTRUCTION_KNN
+        return _RECONSTRUCTION_KNN
 
     def _build_score_module(self):
         kind = self._resolved_anomaly_score()

@@ -27,10 +27,9 @@ SHARED_DOCS = {
         term divided by its median absolute deviation on the held-out
         calibration rows. ``"auto"``: NAP when the first hidden layer is
         narrower than the input (28x28 images and the default widths), the
-        reconstruction error otherwise; on tabular rows (anything but images)
-        plus the latent-neighbour term. Both choices were made on validation
-        tasks and the development panel (docs/conventions.md, "Anomaly
-        score"). Every score is fitted at once and ``anomaly_score`` is read
+        reconstruction error otherwise, plus the latent-neighbour term. Both
+        choices were made on validation tasks and the tabular development
+        panel (docs/conventions.md, "Anomaly score"). Every score is fitted at once and ``anomaly_score`` is read
         when scoring, so one fit gives all of them; the threshold is
         calibrated with the score chosen at fit, and ``predict`` raises
         ``ValueError`` after a change of score until :meth:`calibrate` is

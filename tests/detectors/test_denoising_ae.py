@@ -188,7 +188,7 @@ def test_no_plateau_warning_for_constant_input():
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 def test_auto_score_follows_the_network_shape(fitted):
     # 6 features into a first layer of 16: the network widens the input;
-    # tabular rows add the latent-neighbour term
+    # "auto" adds the latent-neighbour term
     assert fitted._resolved_anomaly_score() == "reconstruction+knn"
     # two epochs may end on the plateau (and warn): only the shape matters here
     X = np.random.RandomState(0).uniform(size=(40, 6))
@@ -196,11 +196,9 @@ def test_auto_score_follows_the_network_shape(fitted):
         hidden_dims=(4, 2), max_epochs=2, device="cpu", random_state=0
     )
     assert narrowing.fit(X)._resolved_anomaly_score() == "nap+knn"
-    # images keep the score alone
+    # images too
     narrowing.set_params(input_shape=(1, 2, 3))
-    assert narrowing.fit(X)._resolved_anomaly_score() == "nap"
-    widening = DenoisingAE(**SMALL, input_shape=(1, 2, 3), random_state=0)
-    assert widening.fit(X)._resolved_anomaly_score() == "reconstruction"
+    assert narrowing.fit(X)._resolved_anomaly_score() == "nap+knn"
 
 
 def test_one_fit_gives_every_score(fitted, blobs):
@@ -239,7 +237,8 @@ def test_nap_beats_the_plain_error_on_fashion_like_images():
         hidden_dims=(32, 8), input_shape=(1, 8, 8), random_state=0, device="cpu"
     )
     det.fit(normal[:250])
-    assert det._resolved_anomaly_score() == "nap"
+    assert det._resolved_anomaly_score() == "nap+knn"
+    det.set_params(anomaly_score="nap")
     auc_nap = roc_auc_score(y_test, -det.score_samples(X_test))
     det.set_params(anomaly_score="reconstruction")
     auc_rec = roc_auc_score(y_test, -det.score_samples(X_test))
