@@ -29,11 +29,11 @@ SHARED_DOCS = {
         narrower than the input (28x28 images and the default widths), the
         reconstruction error otherwise, plus the latent-neighbour term. Both
         choices were made on validation tasks and the tabular development
-        panel (docs/conventions.md, "Anomaly score"). Every score is fitted at once and ``anomaly_score`` is read
-        when scoring, so one fit gives all of them; the threshold is
-        calibrated with the score chosen at fit, and ``predict`` raises
-        ``ValueError`` after a change of score until :meth:`calibrate` is
-        called.""",
+        panel (docs/conventions.md, "Anomaly score"). Every score is fitted
+        at once and ``anomaly_score`` is read when scoring, so one fit gives
+        all of them; the threshold is calibrated with the score chosen at
+        fit, and ``predict`` raises ``ValueError`` after a change of score
+        until :meth:`calibrate` is called.""",
     "latent_neighbour_attributes": """\
     latent_codes_ : ndarray of shape (n_train, latent_size)
         The training rows' latent codes (float32), the reference set of the
