@@ -17,6 +17,10 @@ LATENT_NEIGHBORS = 5
 #: the suffix of the ``anomaly_score`` values that add the term
 KNN_SUFFIX = "+knn"
 
+#: at most this many training codes are kept (a seeded subset of larger
+#: data): memory and scoring cost stay bounded however many rows trained
+MAX_REFERENCE_CODES = 20_000
+
 
 def term_scale(scores: np.ndarray) -> float:
     """The spread one term of a summed score is divided by: the median
@@ -42,9 +46,10 @@ class LatentNeighbourMixin:
     """
 
     def _fit_latent_neighbours(self, ctx, terms: dict) -> None:
-        """Keep the training rows' codes (``latent_codes_``) and the scale of
-        the latent-neighbour term and of each of ``terms`` (name -> score
-        module of net-ready batches) as ``score_scales_``.
+        """Keep the training rows' codes (``latent_codes_``, at most
+        :data:`MAX_REFERENCE_CODES`) and the scale of the latent-neighbour
+        term and of each of ``terms`` (name -> score module of net-ready
+        batches) as ``score_scales_``.
 
         The scales are measured on the held-out calibration rows: on the
         training rows the network memorised, reconstruction errors are
@@ -53,9 +58,7 @@ class LatentNeighbourMixin:
         then skips itself as its nearest code).
         """
         module = self.net_.module_
-        self.latent_codes_ = self._map_batches(
-            ctx.X, lambda batch: module.encode(batch).flatten(1), np.float32
-        )
+        self.latent_codes_ = self._reference_codes(ctx)
         held_out = ctx.X_calibration is not None
         rows = ctx.X_calibration if held_out else ctx.X
         neighbours = LATENT_NEIGHBORS if held_out else LATENT_NEIGHBORS + 1
@@ -69,6 +72,29 @@ class LatentNeighbourMixin:
             name: term_scale(self._map_batches(rows, scorer, np.float64))
             for name, scorer in terms.items()
         }
+
+    def _reference_codes(self, ctx) -> np.ndarray:
+        """The codes of the training rows, float32: all of them, or a subset of
+        :data:`MAX_REFERENCE_CODES` rows seeded by the fit's seed. One pass in
+        batches; only the kept codes are held (streamed data stays
+        streamed)."""
+        n_rows = len(ctx.X)
+        keep = np.ones(n_rows, dtype=bool)
+        if n_rows > MAX_REFERENCE_CODES:
+            chosen = np.random.RandomState(ctx.seed).choice(
+                n_rows, MAX_REFERENCE_CODES, replace=False
+            )
+            keep[:] = False
+            keep[chosen] = True
+        module = self.net_.module_
+        codes = []
+        with self._evaluating():
+            for rows, batch in self._batches(ctx.X):
+                mask = keep[rows]
+                if mask.any():
+                    encoded = module.encode(batch[: len(mask)]).flatten(1)
+                    codes.append(encoded[torch.as_tensor(mask)].cpu().numpy())
+        return np.concatenate(codes).astype(np.float32, copy=False)
 
     def _with_latent_neighbours(self, score, name: str) -> ScaledSumScore:
         """``score`` (the term called ``name`` at fit) plus the latent-neighbour

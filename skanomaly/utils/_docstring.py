@@ -35,9 +35,11 @@ SHARED_DOCS = {
         fit, and ``predict`` raises ``ValueError`` after a change of score
         until :meth:`calibrate` is called.""",
     "latent_neighbour_attributes": """\
-    latent_codes_ : ndarray of shape (n_train, latent_size)
+    latent_codes_ : ndarray of shape (n_reference, latent_size)
         The training rows' latent codes (float32), the reference set of the
-        ``"...+knn"`` scores.
+        ``"...+knn"`` scores: every training row's, or those of a subset of
+        20,000 rows seeded by ``random_state`` when more trained (memory and
+        scoring cost stay bounded).
     score_scales_ : dict of str to float
         The spread of each score term on the held-out calibration rows (on
         the training rows with ``calibration="training"``): what a
