@@ -84,22 +84,26 @@ class ARAENet(DetectorNet):
             return self.module_
         return self._epoch_snapshot[0]
 
-    def attack_objective(self, module: nn.Module, x: Tensor):
-        """Per-sample objective the attacks maximise around the clean batch ``x``."""
+    def attack_objective(self, module: nn.Module, x: Tensor, codes=None):
+        """Per-sample objective the attacks maximise around the clean batch ``x``
+        (``codes``: ``module.encode(x)``, when the caller has them)."""
         if self.settings.attack_target == "latent":
-            with torch.no_grad():
-                z = module.encode(x)
+            if codes is None:
+                with torch.no_grad():
+                    codes = module.encode(x)
+            z = codes.detach()
             return lambda x_adv: squared_error_mean(module.encode(x_adv), z)
         target = x.flatten(1)
         return lambda x_adv: squared_error_mean(
             module.decode(module.encode(x_adv)), target
         )
 
-    def craft(self, x: Tensor) -> list[Tensor]:
-        """Adversarial versions of ``x``: one tensor, or the union's three."""
+    def craft(self, x: Tensor, codes=None) -> list[Tensor]:
+        """Adversarial versions of ``x``: one tensor, or the union's three
+        (``codes``: the attacked module's codes of ``x``, if known)."""
         settings = self.settings
         module = self.attack_module()
-        objective = self.attack_objective(module, x)
+        objective = self.attack_objective(module, x, codes)
         names = _UNION if settings.attack == "union" else (settings.attack,)
         candidates = []
         for name in names:
@@ -136,10 +140,15 @@ class ARAENet(DetectorNet):
     def train_step_single(self, batch, **fit_params):
         self._set_training(True)
         x = self.batch_input(batch)
-        adversarial = self.craft(x)
         module = self.module_
+        # the clean codes, with gradients for the loss; the attack against the
+        # current weights targets the same values (one encoder pass saved)
+        codes = module.encode(x)
+        current = self.settings.recraft == "batch"
+        adversarial = self.craft(x, codes if current else None)
         losses = [
-            arae_loss(module, x, x_adv, self.settings.gamma) for x_adv in adversarial
+            arae_loss(module, x, x_adv, self.settings.gamma, codes=codes)
+            for x_adv in adversarial
         ]
         # the mean over the candidates (one, but for the union's "avg")
         per_sample = losses[0] if len(losses) == 1 else torch.stack(losses).mean(0)

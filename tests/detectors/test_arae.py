@@ -193,9 +193,9 @@ def test_union_max_trains_on_the_worst_case(images, monkeypatch):
     seen = []
     original = arae_module.arae_loss
 
-    def spy(module, x, x_adv, gamma):
+    def spy(module, x, x_adv, gamma, **kwargs):
         seen.append(x_adv.shape)
-        return original(module, x, x_adv, gamma)
+        return original(module, x, x_adv, gamma, **kwargs)
 
     monkeypatch.setattr(arae_module, "arae_loss", spy)
     X_train = images[0]
@@ -359,3 +359,19 @@ def test_fit_trains_tabular_rows_the_minimum_budget():
     # 3,000 rows: batch 64, 47 steps an epoch, 13 epochs for 600 steps (as
     # images they would train 50)
     assert (det.batch_size_, det.n_epochs_) == (64, 13)
+
+
+def test_shared_clean_codes_train_exactly_as_two_encoder_passes(images):
+    """The step encodes the clean batch once for the attack's target and the
+    loss; against a second pass the loss and its gradients are the same."""
+    X = torch.as_tensor(images[0][:16])
+    det = ARAE(**SMALL, random_state=0).fit(images[0])
+    module = det.net_.module_
+    x_adv = (X + 0.05).clamp(0, 1)
+    shared = arae_loss(module, X, x_adv, 0.1, codes=module.encode(X))
+    grads_shared = torch.autograd.grad(shared.sum(), list(module.parameters()))
+    separate = arae_loss(module, X, x_adv, 0.1)
+    grads_separate = torch.autograd.grad(separate.sum(), list(module.parameters()))
+    torch.testing.assert_close(shared, separate, rtol=0, atol=0)
+    for a, b in zip(grads_shared, grads_separate, strict=True):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
