@@ -263,6 +263,15 @@ class BaseDeepDetector(
         self.net_ = self._make_net(ctx)
         self._train_stage(ctx, "train", ctx.X)
 
+    def _fit_score(self, ctx: FitContext) -> None:
+        """Fit the statistics the scores need from the trained networks (after
+        :meth:`_fit_stages`, in the seeded context); the default fits none.
+
+        Score mixins implement it (NAP's whitening, the latent-neighbour
+        term's codes and scales), so that a method overriding
+        ``_fit_stages`` keeps them.
+        """
+
     # -------------------------------------------------------------- plumbing
     def _make_net(self, ctx: FitContext, **overrides) -> DetectorNet:
         """A new, untrained ``_net_class`` with the base's settings, the
@@ -382,7 +391,9 @@ class BaseDeepDetector(
         """Optimiser steps of one epoch over ``n_samples`` rows."""
         return -(-int(n_samples) // int(batch_size))
 
-    def _training_budget(self, n_rows: int, n_train: int) -> tuple[int, int]:
+    def _training_budget(
+        self, n_rows: int, n_train: int, *, images: bool = False
+    ) -> tuple[int, int]:
         """``(batch_size, max_epochs)`` for ``n_train`` of the ``n_rows`` rows
         passed to ``fit`` (the others calibrate the threshold).
 
@@ -391,9 +402,7 @@ class BaseDeepDetector(
         get the same number of optimiser steps: holding rows out for the
         threshold does not shorten training. An int ``max_epochs`` is kept.
         """
-        batch_size, max_epochs = self._resolve_budget(
-            n_rows, images=len(self.input_shape_) == 3
-        )
+        batch_size, max_epochs = self._resolve_budget(n_rows, images=images)
         if self.max_epochs == "auto" and n_train < n_rows:
             steps = max_epochs * self._steps_per_epoch(n_rows, batch_size)
             max_epochs = -(-steps // self._steps_per_epoch(n_train, batch_size))
@@ -789,7 +798,9 @@ class BaseDeepDetector(
         self._warn_if_amp_ignored()
         n_calibration = 0 if X_calibration is None else len(X_calibration)
         self.batch_size_, max_epochs = self._training_budget(
-            len(X_net) + n_calibration, len(X_net)
+            len(X_net) + n_calibration,
+            len(X_net),
+            images=len(self.input_shape_) == 3,
         )
         ctx = FitContext(
             X=X_net,
@@ -806,6 +817,7 @@ class BaseDeepDetector(
             for name, value in ctx.facts.items():
                 setattr(self, name + "_", value)
             self._fit_stages(ctx)
+            self._fit_score(ctx)
         # the last step's gradients are of no further use: free them
         for module in self._registered_modules():
             for param in module.parameters():

@@ -298,11 +298,13 @@ def test_methods_do_not_depend_on_batches_or_order(case):
         np.testing.assert_array_equal(singles, full[rows], err_msg=method)
         np.testing.assert_array_equal(fn(X[5:11]), full[5:11], err_msg=method)
         np.testing.assert_array_equal(fn(X[order]), full[order], err_msg=method)
-    # another scoring batch size changes the kernels, not the scores
+    # another scoring batch size changes the kernels, not the scores: float32
+    # rounding of the codes (relative 1e-7), which a distance to a near
+    # training code (the latent-neighbour term) magnifies up to about 1e-5
     other = pickle.loads(pickle.dumps(det)).set_params(batch_size=3)
     if hasattr(other, "batch_size_"):  # the resolved size, which scoring uses
         other.batch_size_ = 3
-    np.testing.assert_allclose(other.score_samples(X), det.score_samples(X), rtol=1e-6)
+    np.testing.assert_allclose(other.score_samples(X), det.score_samples(X), rtol=1e-5)
 
 
 def test_methods_leave_the_estimator_unchanged(case):

@@ -280,8 +280,8 @@ def to_pyod(estimator, *, contamination=None):
     >>> X = rng.uniform(0.4, 0.6, size=(64, 8))
     >>> det = to_pyod(DenoisingAE(hidden_dims=(16, 4), max_epochs=2,
     ...                           random_state=0, device="cpu")).fit(X)
-    >>> det.decision_scores_.shape, sorted(set(det.labels_.tolist()))
-    ((64,), [0, 1])
+    >>> det.decision_scores_.shape, det.labels_.shape
+    ((64,), (64,))
     >>> det.predict(np.array([[0.5] * 8, [5.0] * 8]))
     array([0, 1])
     """

@@ -483,13 +483,13 @@ default="auto"
         )
         return {"settings": settings}
 
-    def _fit_stages(self, ctx):
-        self._train_phases(ctx)
+    def _fit_score(self, ctx):
+        super()._fit_score(ctx)
         self._fit_latent_neighbours(
             ctx, {"reconstruction": LISAEScore(self.net_.module_)}
         )
 
-    def _train_phases(self, ctx):
+    def _fit_stages(self, ctx):
         negatives = ctx.arrays.get("X_negative")
         self.n_negatives_ = 0 if negatives is None else int(len(negatives))
         phase2_epochs = self._phase2_epochs(ctx)

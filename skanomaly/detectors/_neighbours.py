@@ -45,6 +45,9 @@ class LatentNeighbourMixin:
     :meth:`_with_latent_neighbours`. ``net_.module_`` must have ``encode``.
     """
 
+    #: the method of ``net_.module_`` whose output the neighbours are found in
+    _neighbour_representation = "encode"
+
     def _fit_latent_neighbours(self, ctx, terms: dict) -> None:
         """Keep the training rows' codes (``latent_codes_``, at most
         :data:`MAX_REFERENCE_CODES`) and the scale of the latent-neighbour
@@ -64,7 +67,10 @@ class LatentNeighbourMixin:
         neighbours = LATENT_NEIGHBORS if held_out else LATENT_NEIGHBORS + 1
         terms = {
             "knn": LatentNeighbourScore(
-                module, torch.as_tensor(self.latent_codes_), neighbours
+                module,
+                torch.as_tensor(self.latent_codes_),
+                neighbours,
+                self._neighbour_representation,
             ).to(self.net_.device),
             **terms,
         }
@@ -92,7 +98,8 @@ class LatentNeighbourMixin:
             for rows, batch in self._batches(ctx.X):
                 mask = keep[rows]
                 if mask.any():
-                    encoded = module.encode(batch[: len(mask)]).flatten(1)
+                    represent = getattr(module, self._neighbour_representation)
+                    encoded = represent(batch[: len(mask)]).flatten(1)
                     codes.append(encoded[torch.as_tensor(mask)].cpu().numpy())
         return np.concatenate(codes).astype(np.float32, copy=False)
 
@@ -100,7 +107,10 @@ class LatentNeighbourMixin:
         """``score`` (the term called ``name`` at fit) plus the latent-neighbour
         term, each divided by its scale."""
         neighbours = LatentNeighbourScore(
-            self.net_.module_, torch.as_tensor(self.latent_codes_), LATENT_NEIGHBORS
+            self.net_.module_,
+            torch.as_tensor(self.latent_codes_),
+            LATENT_NEIGHBORS,
+            self._neighbour_representation,
         )
         scales = [self.score_scales_[name], self.score_scales_["knn"]]
         return ScaledSumScore([score, neighbours], scales).to(self.net_.device)

@@ -52,8 +52,8 @@ class PathwayScoreMixin(LatentNeighbourMixin):
 
     _pathway_constraints = {"anomaly_score": [StrOptions(set(PATHWAY_SCORES))]}
 
-    def _fit_stages(self, ctx) -> None:
-        super()._fit_stages(ctx)
+    def _fit_score(self, ctx) -> None:
+        super()._fit_score(ctx)
         self._fit_pathway_whitening(ctx)
         self._fit_latent_neighbours(
             ctx,

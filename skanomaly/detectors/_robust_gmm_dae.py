@@ -364,6 +364,10 @@ class RobustGMMDAE(LatentNeighbourMixin, BaseDeepDetector):
         "width": [Interval(Integral, 1, None, closed="left")],
     }
     _net_class = RobustGMMDAENet
+    #: neighbours among the last hidden layer's features, not the 10-D codes
+    #: that the prior shapes (chosen on validation tasks: docs/conventions.md,
+    #: "Anomaly score")
+    _neighbour_representation = "features"
     _paper_params = {
         # the authors' train.py and config.ini (methods.md, 5): the FC network
         # 200x4, latent 10, ten modes at 10 e_k, sigma 1, FGSM eps 0.3, Adam
@@ -534,6 +538,10 @@ class RobustGMMDAE(LatentNeighbourMixin, BaseDeepDetector):
         )
         self.score_center_ = terms.mean(axis=0)
         self.score_scale_ = np.maximum(terms.std(axis=0), 1e-12)
+
+    def _fit_score(self, ctx):
+        super()._fit_score(ctx)
+        scorer = self._score_module("reconstruction")
         self._fit_latent_neighbours(ctx, {"reconstruction": scorer})
 
     # -------------------------------------------------------------- scoring

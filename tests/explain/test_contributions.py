@@ -180,8 +180,8 @@ def test_reconstruction_rows_sum_to_the_score(tabular, dae):
     ("cls", "params", "score_of_sum"),
     [
         (ARAE, {"anomaly_score": "reconstruction"}, np.asarray),
-        (RobustGMMDAE, {}, np.asarray),  # its default score
-        (LISAE, {}, np.sqrt),  # ||x_hat - x||_2
+        (RobustGMMDAE, {"anomaly_score": "reconstruction"}, np.asarray),
+        (LISAE, {"anomaly_score": "reconstruction"}, np.sqrt),  # ||x_hat - x||_2
     ],
     ids=["ARAE", "RobustGMMDAE", "LISAE"],
 )
