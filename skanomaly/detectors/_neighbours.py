@@ -45,9 +45,6 @@ class LatentNeighbourMixin:
     :meth:`_with_latent_neighbours`. ``net_.module_`` must have ``encode``.
     """
 
-    #: the method of ``net_.module_`` whose output the neighbours are found in
-    _neighbour_representation = "encode"
-
     def _fit_latent_neighbours(self, ctx, terms: dict) -> None:
         """Keep the training rows' codes (``latent_codes_``, at most
         :data:`MAX_REFERENCE_CODES`) and the scale of the latent-neighbour
@@ -67,10 +64,7 @@ class LatentNeighbourMixin:
         neighbours = LATENT_NEIGHBORS if held_out else LATENT_NEIGHBORS + 1
         terms = {
             "knn": LatentNeighbourScore(
-                module,
-                torch.as_tensor(self.latent_codes_),
-                neighbours,
-                self._neighbour_representation,
+                module, torch.as_tensor(self.latent_codes_), neighbours
             ).to(self.net_.device),
             **terms,
         }
@@ -98,8 +92,7 @@ class LatentNeighbourMixin:
             for rows, batch in self._batches(ctx.X):
                 mask = keep[rows]
                 if mask.any():
-                    represent = getattr(module, self._neighbour_representation)
-                    encoded = represent(batch[: len(mask)]).flatten(1)
+                    encoded = module.encode(batch[: len(mask)]).flatten(1)
                     codes.append(encoded[torch.as_tensor(mask)].cpu().numpy())
         return np.concatenate(codes).astype(np.float32, copy=False)
 
@@ -107,10 +100,7 @@ class LatentNeighbourMixin:
         """``score`` (the term called ``name`` at fit) plus the latent-neighbour
         term, each divided by its scale."""
         neighbours = LatentNeighbourScore(
-            self.net_.module_,
-            torch.as_tensor(self.latent_codes_),
-            LATENT_NEIGHBORS,
-            self._neighbour_representation,
+            self.net_.module_, torch.as_tensor(self.latent_codes_), LATENT_NEIGHBORS
         )
         scales = [self.score_scales_[name], self.score_scales_["knn"]]
         return ScaledSumScore([score, neighbours], scales).to(self.net_.device)

@@ -364,10 +364,6 @@ class RobustGMMDAE(LatentNeighbourMixin, BaseDeepDetector):
         "width": [Interval(Integral, 1, None, closed="left")],
     }
     _net_class = RobustGMMDAENet
-    #: neighbours among the last hidden layer's features, not the 10-D codes
-    #: that the prior shapes (chosen on validation tasks: docs/conventions.md,
-    #: "Anomaly score")
-    _neighbour_representation = "features"
     _paper_params = {
         # the authors' train.py and config.ini (methods.md, 5): the FC network
         # 200x4, latent 10, ten modes at 10 e_k, sigma 1, FGSM eps 0.3, Adam

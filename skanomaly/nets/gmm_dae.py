@@ -85,11 +85,6 @@ class MLPGMMAutoencoder(nn.Module):
         """Codes, ``Tensor of shape (n_samples, latent_dim)``."""
         return self.encoder(x.flatten(1))
 
-    def features(self, x: Tensor) -> Tensor:
-        """The last hidden layer, ``Tensor of shape (n_samples, hidden_dims[-1])``:
-        what the code is a linear map of."""
-        return self.encoder[:-1](x.flatten(1))
-
     def decode(self, z: Tensor) -> Tensor:
         """Flat reconstructions, ``Tensor of shape (n_samples, in_features)``."""
         return self.decoder(z)
@@ -186,11 +181,6 @@ class ConvGMMAutoencoder(nn.Module):
     def encode(self, x: Tensor) -> Tensor:
         """Codes, ``Tensor of shape (n_samples, latent_dim)``."""
         return self.encoder(pad_to_grid(self._images(x), _SIDE_MULTIPLE))
-
-    def features(self, x: Tensor) -> Tensor:
-        """The flattened feature map the code is a linear map of,
-        ``Tensor of shape (n_samples, n_features)``."""
-        return self.encoder[:-1](pad_to_grid(self._images(x), _SIDE_MULTIPLE))
 
     def decode(self, z: Tensor) -> Tensor:
         """Images ``Tensor of shape (n_samples, C, H, W)`` of codes ``z``."""

@@ -43,15 +43,12 @@ class LatentNeighbourScore(nn.Module):
     Parameters
     ----------
     autoencoder : nn.Module
-        Has the method ``representation`` names, returning the codes
-        (flattened if not flat).
+        Has an ``encode(x)`` method returning the codes (flattened if not
+        flat).
     reference_codes : Tensor of shape (n_reference, latent_dim)
         The training rows' codes.
     n_neighbors : int
         Which neighbour's distance is the score (``k``).
-    representation : str, default="encode"
-        The method of ``autoencoder`` that maps a batch to its codes (another
-        layer's features, say).
 
     Examples
     --------
@@ -65,15 +62,10 @@ class LatentNeighbourScore(nn.Module):
     """
 
     def __init__(
-        self,
-        autoencoder: nn.Module,
-        reference_codes: Tensor,
-        n_neighbors: int,
-        representation: str = "encode",
+        self, autoencoder: nn.Module, reference_codes: Tensor, n_neighbors: int
     ) -> None:
         super().__init__()
         self.autoencoder = autoencoder
-        self.representation = str(representation)
         reference = torch.as_tensor(reference_codes).double()
         if reference.ndim != 2 or reference.shape[0] == 0:
             raise ValueError(
@@ -84,5 +76,5 @@ class LatentNeighbourScore(nn.Module):
         self.n_neighbors = int(n_neighbors)
 
     def forward(self, x: Tensor) -> Tensor:
-        codes = getattr(self.autoencoder, self.representation)(x).flatten(1)
+        codes = self.autoencoder.encode(x).flatten(1)
         return kth_neighbour_distance(codes, self.reference_codes, self.n_neighbors)
