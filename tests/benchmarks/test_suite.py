@@ -43,7 +43,15 @@ def test_the_declaration_is_checked(tmp_path):
         load_experiments(path)
 
 
-@pytest.mark.parametrize("name", sorted(EXPERIMENTS))
+def _smoke_cases():
+    # the memory kind measures a child process (about 13 s): slow
+    return [
+        pytest.param(name, marks=pytest.mark.slow) if name == "memory" else name
+        for name in sorted(EXPERIMENTS)
+    ]
+
+
+@pytest.mark.parametrize("name", _smoke_cases())
 def test_every_experiment_runs_in_smoke_mode(name, tmp_path, adbench_home):
     """The smoke version goes through the real code path: rows, no failure,
     the result file with the environment; a rerun reuses every row."""

@@ -16,6 +16,7 @@ def _python_blocks():
     return re.findall(r"```python\n(.*?)```", PAGE.read_text(), re.S)
 
 
+@pytest.mark.slow  # starts a local dask cluster of processes (about 17 s)
 def test_dask_script_runs(tmp_path):
     # a script of its own: the cluster's worker processes import its __main__
     pytest.importorskip("distributed")

@@ -68,7 +68,8 @@ def serial_results(digits_zero_vs_rest):
 @pytest.mark.parametrize(
     "processes",
     [
-        pytest.param(True, id="worker-processes"),
+        # worker processes take about 8 s to start; threads test the same path
+        pytest.param(True, id="worker-processes", marks=pytest.mark.slow),
         pytest.param(False, id="worker-threads"),
     ],
 )
