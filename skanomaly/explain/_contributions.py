@@ -42,13 +42,14 @@ def reconstruction_contributions(detector, X):
     computed in) and ``x_hat`` the network's reconstruction of it. Every value
     is non-negative, and the values do not depend on the units of the
     features. For detectors scored by the reconstruction error (``DenoisingAE``,
-    ``ARAE`` and ``CRBND`` with ``anomaly_score="reconstruction"``,
-    ``RobustGMMDAE`` by default) the contributions of a sample sum to its
-    anomaly score, ``-score_samples``, up to float32 rounding; LIS-AE's score,
-    ``||x_hat - x||_2``, is the square root of their sum. For other scores
-    (NAP, PuzzleAE's puzzle errors, CRBND's classifier, the GMM likelihood)
-    they show where the reconstruction fails, which the score depends on but
-    does not sum; :func:`gradient_contributions` follows the score itself.
+    ``ARAE``, ``RobustGMMDAE`` and ``CRBND`` with
+    ``anomaly_score="reconstruction"``) the contributions of a sample sum to
+    its anomaly score, ``-score_samples``, up to float32 rounding; LIS-AE's
+    reconstruction score, ``||x_hat - x||_2``, is the square root of their
+    sum. For other scores (the defaults with the latent-neighbour term, NAP,
+    PuzzleAE's puzzle errors, CRBND's classifier, the GMM likelihood) they
+    show where the reconstruction fails, which the score depends on but does
+    not sum; :func:`gradient_contributions` follows the score itself.
 
     Parameters
     ----------
