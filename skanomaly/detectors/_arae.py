@@ -144,7 +144,7 @@ class ARAENet(DetectorNet):
         # the clean codes, with gradients for the loss; the attack against the
         # current weights targets the same values (one encoder pass saved)
         codes = module.encode(x)
-        current = self.settings.recraft == "batch"
+        current = self.attack_module() is module
         adversarial = self.craft(x, codes if current else None)
         losses = [
             arae_loss(module, x, x_adv, self.settings.gamma, codes=codes)

@@ -483,12 +483,6 @@ default="auto"
         )
         return {"settings": settings}
 
-    def _fit_score(self, ctx):
-        super()._fit_score(ctx)
-        self._fit_latent_neighbours(
-            ctx, {"reconstruction": LISAEScore(self.net_.module_)}
-        )
-
     def _fit_stages(self, ctx):
         negatives = ctx.arrays.get("X_negative")
         self.n_negatives_ = 0 if negatives is None else int(len(negatives))
@@ -551,15 +545,6 @@ default="auto"
         return float(self.gamma) * mean_error
 
     # -------------------------------------------------------------- scoring
-    def _resolved_anomaly_score(self) -> str:
-        """``anomaly_score`` with ``"auto"`` resolved: the reconstruction error
-        plus the latent-neighbour term."""
-        if self.anomaly_score != "auto":
-            return self.anomaly_score
-        return "reconstruction" + KNN_SUFFIX
-
-    def _build_score_module(self):
-        score = LISAEScore(self.net_.module_)
-        if self._resolved_anomaly_score() == "reconstruction":
-            return score
-        return self._with_latent_neighbours(score, "reconstruction")
+    def _base_score(self, name: str):
+        # the paper's score, ``||x_hat - x||_2`` (the only one of its own)
+        return LISAEScore(self.net_.module_)

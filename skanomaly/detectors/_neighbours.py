@@ -40,16 +40,49 @@ class LatentNeighbourMixin:
     The sum weighs each term by its spread on the held-out calibration rows,
     so that neither unit dominates: ``score / scale + knn / scale_knn``,
     with ``knn`` the distance of ``encode(x)`` to its fifth nearest training
-    code. A detector calls :meth:`_fit_latent_neighbours` at the end of its
-    stages with its terms, and builds the sum with
-    :meth:`_with_latent_neighbours`. ``net_.module_`` must have ``encode``.
+    code. ``net_.module_`` must have ``encode``. A detector mixes it in
+    before :class:`~skanomaly.base.BaseDeepDetector`, takes an
+    ``anomaly_score`` parameter and implements :meth:`_base_score`; the mixin
+    resolves ``"auto"``, fits the term in ``_fit_score`` and builds the score.
     """
 
-    def _fit_latent_neighbours(self, ctx, terms: dict) -> None:
+    #: the method's scores the term may be added to (``name + "+knn"``)
+    _knn_base_scores: tuple[str, ...] = ("reconstruction",)
+
+    def _base_score(self, name: str):
+        """The method's own score module called ``name``."""
+        raise NotImplementedError(
+            f"{type(self).__name__} mixes in LatentNeighbourMixin and must "
+            "implement _base_score(name)."
+        )
+
+    def _auto_base_score(self) -> str:
+        """The method's score that ``anomaly_score="auto"`` adds the term to."""
+        return "reconstruction"
+
+    def _resolved_anomaly_score(self) -> str:
+        """``anomaly_score`` with ``"auto"`` resolved: the method's score
+        (:meth:`_auto_base_score`) plus the latent-neighbour term."""
+        if self.anomaly_score != "auto":
+            return self.anomaly_score
+        return self._auto_base_score() + KNN_SUFFIX
+
+    def _build_score_module(self):
+        name = self._resolved_anomaly_score()
+        if name.endswith(KNN_SUFFIX):
+            base = name[: -len(KNN_SUFFIX)]
+            return self._with_latent_neighbours(self._base_score(base), base)
+        return self._base_score(name)
+
+    def _fit_score(self, ctx) -> None:
+        super()._fit_score(ctx)
+        self._fit_latent_neighbours(ctx)
+
+    def _fit_latent_neighbours(self, ctx) -> None:
         """Keep the training rows' codes (``latent_codes_``, at most
         :data:`MAX_REFERENCE_CODES`) and the scale of the latent-neighbour
-        term and of each of ``terms`` (name -> score module of net-ready
-        batches) as ``score_scales_``.
+        term and of each score of ``_knn_base_scores`` as ``score_scales_``,
+        all measured in one pass.
 
         The scales are measured on the held-out calibration rows: on the
         training rows the network memorised, reconstruction errors are
@@ -66,11 +99,17 @@ class LatentNeighbourMixin:
             "knn": LatentNeighbourScore(
                 module, torch.as_tensor(self.latent_codes_), neighbours
             ).to(self.net_.device),
-            **terms,
+            **{name: self._base_score(name) for name in self._knn_base_scores},
         }
+        scores = self._map_batches(
+            rows,
+            lambda batch: torch.stack(
+                [score(batch).double() for score in terms.values()], dim=1
+            ),
+            np.float64,
+        )
         self.score_scales_ = {
-            name: term_scale(self._map_batches(rows, scorer, np.float64))
-            for name, scorer in terms.items()
+            name: term_scale(scores[:, column]) for column, name in enumerate(terms)
         }
 
     def _reference_codes(self, ctx) -> np.ndarray:

@@ -52,13 +52,12 @@ class PathwayScoreMixin(LatentNeighbourMixin):
 
     _pathway_constraints = {"anomaly_score": [StrOptions(set(PATHWAY_SCORES))]}
 
+    _knn_base_scores = ("nap", "reconstruction")
+
     def _fit_score(self, ctx) -> None:
-        super()._fit_score(ctx)
+        # NAP's whitening first: the latent-neighbour term scales NAP too
         self._fit_pathway_whitening(ctx)
-        self._fit_latent_neighbours(
-            ctx,
-            {name: self._pathway_score(name) for name in ("nap", "reconstruction")},
-        )
+        super()._fit_score(ctx)
 
     def _fit_pathway_whitening(self, ctx) -> None:
         """One pass over the training data: the moments of the pathway
@@ -72,26 +71,15 @@ class PathwayScoreMixin(LatentNeighbourMixin):
             (mean.cpu(), projection.cpu()) for mean, projection in whitening
         ]
 
-    def _resolved_anomaly_score(self) -> str:
-        """``anomaly_score`` with ``"auto"`` resolved for the fitted network:
-        NAP when the first hidden layer is narrower than the input, the
-        reconstruction error otherwise; plus the latent-neighbour term."""
-        if self.anomaly_score != "auto":
-            return self.anomaly_score
+    def _auto_base_score(self) -> str:
+        """NAP when the first hidden layer is narrower than the input, the
+        reconstruction error otherwise."""
         module = self.net_.module_
         first_hidden = module.encoder[0].out_features
-        score = "nap" if module.in_features > first_hidden else "reconstruction"
-        return score + KNN_SUFFIX
+        return "nap" if module.in_features > first_hidden else "reconstruction"
 
-    def _pathway_score(self, name: str):
+    def _base_score(self, name: str):
         module = self.net_.module_
         if name == "reconstruction":
             return ReconstructionErrorScore(module)
         return NAPScore(module, self.pathway_whitening_).to(self.net_.device)
-
-    def _build_score_module(self):
-        name = self._resolved_anomaly_score()
-        if name.endswith(KNN_SUFFIX):
-            base = name[: -len(KNN_SUFFIX)]
-            return self._with_latent_neighbours(self._pathway_score(base), base)
-        return self._pathway_score(name)

@@ -535,11 +535,6 @@ class RobustGMMDAE(LatentNeighbourMixin, BaseDeepDetector):
         self.score_center_ = terms.mean(axis=0)
         self.score_scale_ = np.maximum(terms.std(axis=0), 1e-12)
 
-    def _fit_score(self, ctx):
-        super()._fit_score(ctx)
-        scorer = self._score_module("reconstruction")
-        self._fit_latent_neighbours(ctx, {"reconstruction": scorer})
-
     # -------------------------------------------------------------- scoring
     def _score_module(self, kind: str) -> GMMDAEScore:
         if kind not in SCORE_TERMS + ("combined",):
@@ -554,20 +549,8 @@ class RobustGMMDAE(LatentNeighbourMixin, BaseDeepDetector):
             scale = torch.as_tensor(self.score_scale_, device=net.device)
         return GMMDAEScore(net.module_, net.prior_, kind, center, scale)
 
-    def _resolved_anomaly_score(self) -> str:
-        """``anomaly_score`` with ``"auto"`` resolved: the reconstruction error
-        plus the latent-neighbour term."""
-        if self.anomaly_score != "auto":
-            return self.anomaly_score
-        return _RECONSTRUCTION_KNN
-
-    def _build_score_module(self):
-        kind = self._resolved_anomaly_score()
-        if kind == _RECONSTRUCTION_KNN:
-            return self._with_latent_neighbours(
-                self._score_module("reconstruction"), "reconstruction"
-            )
-        return self._score_module(kind)
+    def _base_score(self, name: str) -> GMMDAEScore:
+        return self._score_module(name)
 
     # ------------------------------------------------------------ sampling
     def sample(self, n, random_state=None):
