@@ -378,14 +378,20 @@ class BaseDeepDetector(
             batch_size = int(min(max(n_samples // 8, low), high))
         max_epochs = self.max_epochs
         if max_epochs == "auto":
-            max_epochs = epochs_for_steps(
-                n_samples, batch_size, self._auto_min_steps, self._auto_min_epochs
-            )
-            target = self._auto_target_steps
-            if target is not None and (images or self._auto_target_tabular):
-                longer = epochs_for_steps(n_samples, batch_size, target, 1)
-                max_epochs = max(max_epochs, min(longer, self._auto_max_epochs))
+            max_epochs = self._auto_epochs(n_samples, batch_size, images=images)
         return int(batch_size), int(max_epochs)
+
+    def _auto_epochs(self, n_rows: int, batch_size: int, *, images: bool) -> int:
+        """``max_epochs="auto"`` for epochs of ``n_rows`` rows in batches of
+        ``batch_size`` (see :meth:`_resolve_budget`)."""
+        epochs = epochs_for_steps(
+            n_rows, batch_size, self._auto_min_steps, self._auto_min_epochs
+        )
+        target = self._auto_target_steps
+        if target is not None and (images or self._auto_target_tabular):
+            longer = epochs_for_steps(n_rows, batch_size, target, 1)
+            epochs = max(epochs, min(longer, self._auto_max_epochs))
+        return int(epochs)
 
     def _steps_per_epoch(self, n_samples: int, batch_size: int) -> int:
         """Optimiser steps of one epoch over ``n_samples`` rows."""

@@ -12,7 +12,8 @@ History: NAP's whitening products moved to float32 (issue 25), which changed
 references were rewritten then. When ``anomaly_score="auto"`` gained the
 latent-neighbour term (issue 25), the configurations that pinned the
 reconstruction error or NAP name it (their references are unchanged), and the
-``*-knn`` configurations were added.
+``*-knn`` configurations were added; the same for CRBND's ``crbnd-images``
+(its classifier score) and ``crbnd-knn`` when its default gained the term.
 
 To rewrite the reference after a change that is meant to change scores::
 
@@ -84,7 +85,8 @@ CONFIGURATIONS = {
         None,
     ),
     "puzzle-features": (PuzzleAE, {"anomaly_score": "puzzle+features"}, "images", None),
-    "crbnd-images": (CRBND, {}, "images", None),
+    "crbnd-images": (CRBND, {"anomaly_score": "classifier"}, "images", None),
+    "crbnd-knn": (CRBND, {}, "images", None),
     "crbnd-reconstruction": (
         CRBND,
         {"anomaly_score": "reconstruction"},

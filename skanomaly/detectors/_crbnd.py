@@ -15,6 +15,7 @@ from torch import Tensor
 
 from skanomaly.augment import coarse_dropout, gaussian_noise, random_motion_blur
 from skanomaly.base import BaseDeepDetector, epochs_for_steps
+from skanomaly.detectors._neighbours import KNN_SUFFIX, LatentNeighbourMixin
 from skanomaly.losses import charbonnier_mean
 from skanomaly.nets import ConnectiveClassifier, ResidualAutoencoder
 from skanomaly.scores import ConnectiveScore, ReconstructionErrorScore, connective
@@ -155,7 +156,7 @@ class CRBNDNet(DetectorNet):
         return {"loss": loss.detach(), "y_pred": output.detach()}
 
 
-class CRBND(BaseDeepDetector):
+class CRBND(LatentNeighbourMixin, BaseDeepDetector):
     """Connective reconstruction-based novelty detection (CRBND), for images.
 
     Two networks, trained one after the other (both stages in ``history_``):
@@ -173,12 +174,14 @@ class CRBND(BaseDeepDetector):
        with motion blur or Gaussian noise (``negative_distortion``). One of
        each per training image, so the classes are balanced.
 
-    The anomaly score of ``x`` is the classifier's log-odds that
+    The paper's anomaly score of ``x`` is the classifier's log-odds that
     ``lambda_ * x + (1 - lambda_) * A(x)`` is a negative
-    (``anomaly_score="classifier"``), or the reconstructor's own squared error
-    (``anomaly_score="reconstruction"``, the ablation); ``score_samples``
-    returns its opposite. ``anomaly_score`` is read when scoring, so one fit
-    gives both.
+    (``anomaly_score="classifier"``); the reconstructor's own squared error
+    (``anomaly_score="reconstruction"``) is its ablation. The default adds to
+    the classifier's log-odds the distance of the reconstructor's code to its
+    fifth nearest training code (``"classifier+knn"``). ``score_samples``
+    returns the opposite of the score. ``anomaly_score`` is read when
+    scoring, so one fit gives every score.
 
     Read more in the :ref:`user guide <crbnd>`, in docs/crbnd.md and in
     Hashemi et al. (2022).
@@ -228,9 +231,15 @@ class CRBND(BaseDeepDetector):
         ``"auto"``: enough for 150 optimiser steps, and at least 3.
     classifier_lr : float, default=1e-3
         Adam learning rate of the classifier (the paper's 1e-3).
-    anomaly_score : {"classifier", "reconstruction"}, default="classifier"
-        The anomaly score (see above); read when scoring. (Not named
-        ``score``: scikit-learn's searches call an estimator's ``score``.)
+    anomaly_score : {"auto", "classifier", "reconstruction", "classifier+knn", \
+"reconstruction+knn"}, default="auto"
+        The anomaly score (see above); read when scoring. ``"...+knn"`` adds
+        the distance of the reconstructor's code to its fifth nearest
+        training code, each term divided by its median absolute deviation on
+        the held-out calibration rows. ``"auto"``: ``"classifier+knn"``
+        (chosen on image validation tasks: docs/crbnd.md, "Scoring").
+        ``paper_params`` use ``"classifier"``. (Not named ``score``:
+        scikit-learn's searches call an estimator's ``score``.)
     {{budget}}
     lr : float, default=1e-3
         Adam learning rate of the reconstructor (the paper: 1e-4).
@@ -258,6 +267,7 @@ class CRBND(BaseDeepDetector):
         The classifier's accuracy on its own training samples after the last
         epoch (near 1: the distortions are easy to see; much lower: it did
         not learn them).
+    {{latent_neighbour_attributes}}
     {{fitted_attributes}}
 
     See Also
@@ -271,7 +281,8 @@ class CRBND(BaseDeepDetector):
     augmentation_copies`` images (about 10 MMAC an image forward at
     ``width=16`` on 28 px images, 40 at 32); the connective samples take one
     pass of the reconstructor over the training set; the classifier is cheap.
-    Scoring runs both networks.
+    Scoring runs both networks; the default score also compares each code
+    with the training codes (one matrix product).
 
     Streamed training data (a memmap or a torch ``Dataset``) is read a batch at
     a time in both stages. The classifier's training set, twice the training
@@ -330,7 +341,17 @@ class CRBND(BaseDeepDetector):
             StrOptions({"auto"}),
         ],
         "classifier_lr": [Interval(Real, 0, None, closed="neither")],
-        "anomaly_score": [StrOptions({"classifier", "reconstruction"})],
+        "anomaly_score": [
+            StrOptions(
+                {
+                    "auto",
+                    "classifier",
+                    "reconstruction",
+                    "classifier" + KNN_SUFFIX,
+                    "reconstruction" + KNN_SUFFIX,
+                }
+            )
+        ],
     }
     _requires_image = True
     #: small data trains 150 steps, not 600 (the small-images-validation
@@ -359,6 +380,7 @@ class CRBND(BaseDeepDetector):
             "batch_size": 128,
             "lr": 1e-4,
             "classifier_lr": 1e-3,
+            "anomaly_score": "classifier",
         },
     }
 
@@ -378,7 +400,7 @@ class CRBND(BaseDeepDetector):
         distortion_source="reconstruction",
         classifier_epochs="auto",
         classifier_lr=1e-3,
-        anomaly_score="classifier",
+        anomaly_score="auto",
         max_epochs="auto",
         batch_size="auto",
         lr=1e-3,
@@ -562,8 +584,13 @@ class CRBND(BaseDeepDetector):
         return float(np.mean((logits > 0) == (y > 0.5)))
 
     # ------------------------------------------------------------- scoring
-    def _build_score_module(self):
+    _knn_base_scores = ("classifier", "reconstruction")
+
+    def _auto_base_score(self) -> str:
+        return "classifier"
+
+    def _base_score(self, name: str):
         net = self.net_
-        if self.anomaly_score == "reconstruction":
+        if name == "reconstruction":
             return ReconstructionErrorScore(net.module_)
         return ConnectiveScore(net.module_, net.classifier_, self.lambda_)

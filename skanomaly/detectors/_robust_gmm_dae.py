@@ -15,7 +15,7 @@ from skorch.callbacks import PassthroughScoring
 from torch import Tensor
 
 from skanomaly.attacks import fgsm
-from skanomaly.base import BaseDeepDetector, epochs_for_steps
+from skanomaly.base import BaseDeepDetector
 from skanomaly.detectors._neighbours import KNN_SUFFIX, LatentNeighbourMixin
 from skanomaly.losses import (
     covariance_loss,
@@ -256,7 +256,7 @@ class RobustGMMDAE(LatentNeighbourMixin, BaseDeepDetector):
     width : int, default=32
         Channels of the first convolution of the convolutional network (the
         second has twice as many); unused by the fully connected one.
-    {{budget}}
+    {{budget_long}}
     lr : float, default=1e-3
         Adam learning rate (the paper: 2e-4 for 100 to 500 epochs of batch
         100; see :meth:`paper_params`).
@@ -364,6 +364,11 @@ class RobustGMMDAE(LatentNeighbourMixin, BaseDeepDetector):
         "width": [Interval(Integral, 1, None, closed="left")],
     }
     _net_class = RobustGMMDAENet
+    #: images train up to 5,000 steps within 50 epochs, tabular rows the
+    #: minimums (chosen on image validation tasks: docs/robust_gmm_dae.md,
+    #: "Budget")
+    _auto_target_steps = 5000
+    _auto_target_tabular = False
     _paper_params = {
         # the authors' train.py and config.ini (methods.md, 5): the FC network
         # 200x4, latent 10, ten modes at 10 e_k, sigma 1, FGSM eps 0.3, Adam
@@ -482,9 +487,7 @@ class RobustGMMDAE(LatentNeighbourMixin, BaseDeepDetector):
         if self.max_epochs == "auto" and n_samples > batch_size:
             # the last, smaller batch of an epoch is dropped: count full ones
             full_rows = n_samples - n_samples % batch_size
-            max_epochs = epochs_for_steps(
-                full_rows, batch_size, self._auto_min_steps, self._auto_min_epochs
-            )
+            max_epochs = self._auto_epochs(full_rows, batch_size, images=images)
         return batch_size, max_epochs
 
     def _derive_facts(self, ctx):

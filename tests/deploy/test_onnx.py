@@ -110,6 +110,7 @@ CONFIGURATIONS = {
     "lisae-conv-images": _slow(LISAE, {"architecture": "conv"}, "images16"),
     "rgmm-tabular": _slow(RobustGMMDAE, {}, "tabular"),
     "arae-nap-knn-tabular": _slow(ARAE, {"anomaly_score": "nap+knn"}, "tabular"),
+    "crbnd-knn-images": _slow(CRBND, {}, "images"),
     "rgmm-likelihood-tabular": _slow(
         RobustGMMDAE, {"anomaly_score": "likelihood"}, "tabular"
     ),

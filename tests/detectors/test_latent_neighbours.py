@@ -9,7 +9,7 @@ import torch
 from sklearn.neighbors import NearestNeighbors
 
 import skanomaly.detectors._neighbours as neighbours
-from skanomaly import ARAE, LISAE, DenoisingAE, RobustGMMDAE
+from skanomaly import ARAE, CRBND, LISAE, DenoisingAE, RobustGMMDAE
 from skanomaly.detectors._neighbours import term_scale
 from skanomaly.scores import LatentNeighbourScore, kth_neighbour_distance
 from skanomaly.utils._torch import derive_seed
@@ -20,6 +20,11 @@ DETECTORS = [
     (ARAE, {"hidden_dims": (8, 3)}),
     (LISAE, {"latent_dim": 3, "width": 4}),
     (RobustGMMDAE, {"hidden_dims": (8,), "latent_dim": 3, "n_components": 2}),
+    # 5 features read as 1x1x5 images
+    (
+        CRBND,
+        {"width": 2, "latent_dim": 3, "classifier_width": 2, "input_shape": (1, 1, 5)},
+    ),
 ]
 
 

@@ -314,3 +314,24 @@ def test_paper_params_and_registry():
         det = make_detector("robust-gmm-dae", get_budget("quick", max_epochs=3), seed=2)
     assert isinstance(det, RobustGMMDAE)
     assert det.max_epochs == 3 and det.random_state == 2
+
+
+@pytest.mark.parametrize(
+    ("n_rows", "images", "budget"),
+    [
+        # a Fashion-MNIST class: 93 full batches, the 5,000-step target within
+        # 50 epochs
+        (6000, True, (64, 50)),
+        # tabular rows: the minimums, 600 steps of full batches (46 of
+        # 3,000 rows: 14 epochs, where ARAE's 47 batches take 13)
+        (6000, False, (64, 10)),
+        (3000, False, (64, 14)),
+        # 50 rows: batches of 8, 6 full ones an epoch
+        (50, False, (8, 100)),
+        (50, True, (8, 100)),
+    ],
+)
+def test_auto_budget_counts_full_batches_and_trains_images_longer(
+    n_rows, images, budget
+):
+    assert RobustGMMDAE()._resolve_budget(n_rows, images=images) == budget
