@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import inspect
 import math
 import os
 import random
@@ -209,8 +210,43 @@ def _split(data, group, *, protocol, train_fraction, anomaly_fraction, random_st
     return X_train, X_test, y_test
 
 
-def _measure(template, split, *, input_shape, device, on_error):
-    """Fit a clone of ``template`` and score the test set: one row, unlabelled."""
+def _next_class_task(data, group):
+    """``(X_train, X_test, y_test, X_negative)`` of LIS-AE's setting: class k's
+    official training images train, the next class's (k + 1, cyclically over
+    the sorted labels) are the negatives, and the official test split without
+    that class tests."""
+    if data.X_test is None:
+        raise ValueError(
+            "negatives='next-class' needs a data set with an official test split "
+            "(protocol 2)."
+        )
+    if len(group) != 1:
+        raise ValueError(
+            "negatives='next-class' needs one normal class per task; got the "
+            f"group {list(group)}."
+        )
+    labels = np.unique(data.y)
+    (normal,) = group
+    following = labels[(int(np.searchsorted(labels, normal)) + 1) % len(labels)]
+    kept = data.y_test != following
+    return (
+        data.X[data.y == normal],
+        data.X_test[kept],
+        (data.y_test[kept] != normal).astype(np.int64),
+        data.X[data.y == following],
+    )
+
+
+def _fit_data(estimator, fit_data):
+    """The entries of ``fit_data`` that ``estimator.fit`` takes by name."""
+    accepted = inspect.signature(estimator.fit).parameters
+    return {name: value for name, value in fit_data.items() if name in accepted}
+
+
+def _measure(template, split, *, input_shape, device, on_error, fit_data=None):
+    """Fit a clone of ``template`` and score the test set: one row, unlabelled.
+
+    ``fit_data`` (such as ``X_negative``) goes to ``fit`` where it takes it."""
     X_train, X_test, y_test = split
     row = {
         **dict.fromkeys(METRIC_COLUMNS + TIME_COLUMNS, math.nan),
@@ -227,7 +263,7 @@ def _measure(template, split, *, input_shape, device, on_error):
             )
             start = time.perf_counter()
             with _flagging_convergence_warnings() as flagged:
-                estimator.fit(X_train)
+                estimator.fit(X_train, **_fit_data(estimator, fit_data or {}))
             row["fit_s"] = time.perf_counter() - start
             row["plateau"] = bool(flagged)
             start = time.perf_counter()
@@ -258,6 +294,7 @@ def run_benchmark(
     progress=True,
     on_error="raise",
     checkpoint=None,
+    negatives=None,
 ):
     """Benchmark novelty detectors on one-class tasks of a data set.
 
@@ -317,6 +354,13 @@ def run_benchmark(
         appended to it at once, and the rows it already holds for the same
         settings are loaded instead of computed again (see Notes). ``None``:
         no file.
+    negatives : {None, "next-class"}, default=None
+        ``"next-class"``: LIS-AE's setting (its Table 1). With class k normal,
+        the official training images of the next class (k + 1, cyclically)
+        are given to every detector whose ``fit`` takes ``X_negative``
+        (:class:`~skanomaly.LISAE`) and left out of the test set; the other
+        detectors fit on class k alone and are tested on the same images.
+        Protocol 2 only, one normal class per task. ``None``: no negatives.
 
     Returns
     -------
@@ -364,6 +408,13 @@ def run_benchmark(
         protocol = 2 if has_split else 1
     if protocol not in (1, 2, "validation"):
         raise ValueError(f"protocol must be 1, 2 or 'validation', got {protocol!r}.")
+    if negatives not in (None, "next-class"):
+        raise ValueError(f"negatives must be None or 'next-class', got {negatives!r}.")
+    if negatives is not None and protocol != 2:
+        raise ValueError(
+            f"negatives={negatives!r} applies to protocol 2 only, got protocol "
+            f"{protocol!r}."
+        )
     settings = data.get("split", {})
     if anomaly_fraction == "auto":
         anomaly_fraction = settings.get("anomaly_fraction", DEFAULT_ANOMALY_FRACTION)
@@ -401,6 +452,9 @@ def run_benchmark(
         **environment_info(budget.device),
     }
     run_settings = {key: metadata[key] for key in _ROW_SETTINGS}
+    if negatives is not None:
+        # only then: the rows of runs without negatives keep their fingerprints
+        metadata["negatives"] = run_settings["negatives"] = negatives
     if checkpoint is not None:
         checkpoint = Checkpoint(checkpoint)
         metadata["checkpoint"] = str(checkpoint.path)
@@ -432,7 +486,10 @@ def run_benchmark(
                         resumed_rows += 1
                         bar.update(1)
                         continue
-                if split is None:
+                if split is None and negatives == "next-class":
+                    *split, X_negative = _next_class_task(data, group)
+                    fit_data = {"X_negative": X_negative}
+                elif split is None:
                     split = _split(
                         data,
                         group,
@@ -441,12 +498,14 @@ def run_benchmark(
                         anomaly_fraction=anomaly_fraction,
                         random_state=random_state,
                     )
+                    fit_data = {}
                 measured = _measure(
                     template,
                     split,
                     input_shape=data.input_shape,
                     device=budget.device,
                     on_error=on_error,
+                    fit_data=fit_data,
                 )
                 row = {"detector": name, "normal_class": label, **measured}
                 if checkpoint is not None:

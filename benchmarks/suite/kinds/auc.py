@@ -25,6 +25,7 @@ KEYS = (
     "published",
     "published_source",
     "train_fraction",
+    "negatives",
 )
 
 
@@ -67,6 +68,12 @@ def _datasets(declared, data_home):
     return names
 
 
+def _negatives(declared):
+    """run_benchmark's ``negatives`` of a declaration (``"none"``: None, for a
+    smoke version on data without a test split)."""
+    return None if declared in (None, "none") else declared
+
+
 def run(experiment, context):
     """Fit and score every (data set, seed, class, detector); rows with
     ``dataset`` and ``seed`` beside :func:`run_benchmark`'s columns."""
@@ -104,6 +111,7 @@ def run(experiment, context):
                 progress=context.progress,
                 on_error="record",
                 checkpoint=context.checkpoint.path,
+                negatives=_negatives(experiment.get("negatives")),
             )
             rows += [{"dataset": dataset, "seed": seed, **row} for row in result.rows]
     return rows
