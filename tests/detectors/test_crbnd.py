@@ -508,3 +508,22 @@ def test_in_memory_fit_writes_no_file(digits, temp_dir, monkeypatch):
     )
     CRBND(**{**TINY, "max_epochs": 1, "classifier_epochs": 1}).fit(X[:32])
     assert _fit_files(temp_dir) == []
+
+
+def test_auto_budget_of_small_image_sets():
+    """500 images: 100 reconstruction steps stretched over the 400 training
+    rows (16 epochs of 7 steps), the classifier 100 steps on the 800
+    connective samples (8 epochs of 13)."""
+    from skanomaly.base import epochs_for_steps
+    from skanomaly.detectors._crbnd import (
+        _AUTO_CLASSIFIER_MIN_EPOCHS,
+        _AUTO_CLASSIFIER_MIN_STEPS,
+    )
+
+    assert CRBND()._training_budget(500, 400, images=True) == (62, 16)
+    assert (
+        epochs_for_steps(800, 62, _AUTO_CLASSIFIER_MIN_STEPS, _AUTO_CLASSIFIER_MIN_EPOCHS)
+        == 8
+    )
+    # a Fashion-MNIST class: the 10 epochs bind
+    assert CRBND()._training_budget(6000, 4800, images=True) == (64, 13)
