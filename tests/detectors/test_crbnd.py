@@ -522,7 +522,9 @@ def test_auto_budget_of_small_image_sets():
 
     assert CRBND()._training_budget(500, 400, images=True) == (62, 16)
     assert (
-        epochs_for_steps(800, 62, _AUTO_CLASSIFIER_MIN_STEPS, _AUTO_CLASSIFIER_MIN_EPOCHS)
+        epochs_for_steps(
+            800, 62, _AUTO_CLASSIFIER_MIN_STEPS, _AUTO_CLASSIFIER_MIN_EPOCHS
+        )
         == 8
     )
     # a Fashion-MNIST class: the 10 epochs bind
