@@ -120,16 +120,17 @@ plt.show()
 #   (:class:`skanomaly.Negatives`) it can use domain knowledge no other
 #   detector can.
 # - **RobustGMMDAE**: a deterministic autoencoder with a Gaussian-mixture
-#   prior on its code and coupled adversarial training; cheap, and designed
-#   for robust reconstructions.
+#   prior on its code and coupled adversarial training, designed for robust
+#   reconstructions; it can also sample new data from its prior.
 # - **PuzzleAE**: images only. A U-Net learns to solve jigsaw puzzles of
 #   normal images; scoring solves every permutation of every image, so it is
 #   the slowest to score by far. It looks at spatial structure, which the MLP
 #   detectors ignore.
 # - **CRBND**: images only. A reconstructor, then a classifier of mixtures of
-#   an image and its reconstruction; two networks to train. Its
-#   ``anomaly_score="reconstruction"`` gives the reconstructor's own score
-#   from the same fit.
+#   an image and its reconstruction; two networks to train. Its default
+#   score adds to the classifier's the distance of the image's code to the
+#   training codes; ``anomaly_score="classifier"`` (the paper's) and
+#   ``"reconstruction"`` come from the same fit.
 #
 # Before choosing, compare with cheap classical baselines on your data (see
 # the PyOD example), and tune on validation folds of normal data with
