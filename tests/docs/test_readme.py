@@ -7,6 +7,8 @@ leaves its detector on the initial plateau fails here.
 import re
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 GRID_SEARCH = re.compile(r"<!-- grid-search-example.*?-->\s*```python\n(.*?)```", re.S)
 
@@ -29,16 +31,19 @@ def test_readme_grid_search_is_the_tested_docs_example():
     assert docs_block in _python_blocks((ROOT / "README.md").read_text())
 
 
-def test_docs_first_examples_run_without_plateau():
-    # the self-contained opening examples of the method pages
-    for page in (
+# the self-contained opening examples of the method pages (lis_ae.md's runs in
+# tests/detectors/test_lis_ae.py); the two that take 3 to 5 s are slow
+@pytest.mark.parametrize(
+    "page",
+    [
         "getting_started.md",
         "denoising_ae.md",
         "arae.md",
-        "lis_ae.md",
-        "crbnd.md",
-        "robust_gmm_dae.md",
+        pytest.param("crbnd.md", marks=pytest.mark.slow),
+        pytest.param("robust_gmm_dae.md", marks=pytest.mark.slow),
         "robustness.md",
-    ):
-        block = _python_blocks((ROOT / "docs" / page).read_text())[0]
-        exec(compile(block, f"docs/{page}", "exec"), {})
+    ],
+)
+def test_docs_first_examples_run_without_plateau(page):
+    block = _python_blocks((ROOT / "docs" / page).read_text())[0]
+    exec(compile(block, f"docs/{page}", "exec"), {})
