@@ -275,9 +275,11 @@ def training_scores(detector, X) -> np.ndarray:
     else:
         resolve = getattr(detector, "_resolved_anomaly_score", None)
         name = resolve() if resolve is not None else ""
-        if not name.endswith("+knn"):
+        from skanomaly.detectors._neighbours import KNN_SUFFIX
+
+        if not name.endswith(KNN_SUFFIX):
             return detector.score_samples(X)
-        network_score = name[: -len("+knn")]
+        network_score = name[: -len(KNN_SUFFIX)]
     network_only = copy.deepcopy(detector)
     network_only.set_params(anomaly_score=network_score)
     return network_only.score_samples(X)
