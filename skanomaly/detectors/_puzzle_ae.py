@@ -17,6 +17,7 @@ from skanomaly.attacks import fgsm
 from skanomaly.augment import RandomPuzzle, puzzle_permutations
 from skanomaly.base import BaseDeepDetector
 from skanomaly.calibration import seeded_split
+from skanomaly.detectors._neighbours import term_scale
 from skanomaly.detectors._pathway import fit_whitening
 from skanomaly.nets import DCGANDiscriminator, PaddedNet, UNet
 from skanomaly.scores import FeatureDistanceScore, PuzzleErrorScore, ScaledSumScore
@@ -585,8 +586,9 @@ class PuzzleAE(BaseDeepDetector):
         puzzle = self._puzzle_score(self.permutation_errors_, solver)
         if self.anomaly_score == "puzzle":
             return puzzle
-        # each term in its spread over the held-out normal images: the median
-        # absolute deviation
+        # each term in its spread over the held-out normal images, as the
+        # latent-neighbour sums scale theirs (term_scale: the median absolute
+        # deviation)
         errors = torch.as_tensor(
             self.reference_errors_, device=puzzle.normalisers.device
         )
@@ -594,8 +596,7 @@ class PuzzleAE(BaseDeepDetector):
         reference = np.column_stack(
             [reference_puzzle.cpu().numpy(), self.reference_feature_distances_]
         )
-        spreads = np.median(np.abs(reference - np.median(reference, axis=0)), axis=0)
-        spreads = np.where(spreads > 0, spreads, 1.0)
+        spreads = [term_scale(column) for column in reference.T]
         # the features on the fitted U-Net, not on a channels-last copy: the
         # whitening can magnify a layout's float32 rounding beyond 1e-5
         return ScaledSumScore([puzzle, self._feature_score()], spreads).to(
