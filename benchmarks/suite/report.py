@@ -139,7 +139,8 @@ def _index(experiments, results, written):
         "`benchmarks/results/NAME.json`) and written here by "
         "`python -m benchmarks.suite report`. Nothing here is selected on test "
         "data: defaults and recipes are chosen on validation tasks built from "
-        "training splits (the `images-validation` experiment) and on the ADBench "
+        "training splits (the `images-validation-knn` and "
+        "`small-images-validation` experiments) and on the ADBench "
         "development panel. These pages are generated: edit the declarations or "
         "the kinds in `benchmarks/suite/`, not the pages.",
         "",
