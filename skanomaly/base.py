@@ -128,7 +128,9 @@ class BaseDeepDetector(
     _auto_target_tabular = True
     #: ...within at most this many epochs
     _auto_max_epochs = 50
-    #: ``batch_size="auto"`` is an eighth of the training rows, within these bounds
+    #: ``batch_size="auto"`` is this fraction of the training rows (an eighth)...
+    _auto_batch_divisor = 8
+    #: ...within these bounds
     _auto_batch_bounds = (8, 64)
 
     _parameter_constraints: dict = {
@@ -360,9 +362,9 @@ class BaseDeepDetector(
     ) -> tuple[int, int]:
         """``(batch_size, max_epochs)`` with any ``"auto"`` resolved for the data.
 
-        ``batch_size="auto"`` is ``n_samples // 8`` clipped to
-        ``_auto_batch_bounds`` (8 to 64): small data gets several optimiser
-        steps per epoch. ``max_epochs="auto"`` is the smallest epoch count that
+        ``batch_size="auto"`` is ``n_samples // _auto_batch_divisor`` (8)
+        clipped to ``_auto_batch_bounds`` (8 to 64): small data gets several
+        optimiser steps per epoch. ``max_epochs="auto"`` is the smallest epoch count that
         gives ``_auto_min_steps`` optimiser steps (600), and at least
         ``_auto_min_epochs`` (10). So 50 rows train 86 epochs of 7 steps, and a
         Fashion-MNIST class of 6,000 images 10 epochs of 94 steps. A method
@@ -375,7 +377,9 @@ class BaseDeepDetector(
         batch_size = self.batch_size
         if batch_size == "auto":
             low, high = self._auto_batch_bounds
-            batch_size = int(min(max(n_samples // 8, low), high))
+            batch_size = int(
+                min(max(n_samples // self._auto_batch_divisor, low), high)
+            )
         max_epochs = self.max_epochs
         if max_epochs == "auto":
             max_epochs = self._auto_epochs(n_samples, batch_size, images=images)

@@ -55,8 +55,8 @@ SHARED_DOCS = {
         held out for the threshold (``calibration``) do not shorten training.
         The paper's count is in :meth:`paper_params`.
     batch_size : int or "auto", default="auto"
-        Mini-batch size for training and scoring. ``"auto"``: an eighth of the
-        training rows, between 8 and 64 (see ``batch_size_``).""",
+        Mini-batch size for training and scoring. ``"auto"``: the training
+        rows divided by {batch_divisor}, between 8 and 64 (see ``batch_size_``).""",
     "budget_long": """\
     max_epochs : int or "auto", default="auto"
         Training epochs. ``"auto"`` trains enough epochs for at least 600
@@ -69,8 +69,8 @@ SHARED_DOCS = {
         held out for the threshold (``calibration``) do not shorten training.
         The paper's count is in :meth:`paper_params`.
     batch_size : int or "auto", default="auto"
-        Mini-batch size for training and scoring. ``"auto"``: an eighth of the
-        training rows, between 8 and 64 (see ``batch_size_``).""",
+        Mini-batch size for training and scoring. ``"auto"``: the training
+        rows divided by {batch_divisor}, between 8 and 64 (see ``batch_size_``).""",
     "device": """\
     device : str or torch.device, default="auto"
         ``"auto"`` picks CUDA, then MPS, then CPU at fit time (see ``device_``);
@@ -156,10 +156,13 @@ def fill_shared_docs(obj):
     if doc:
         for name, text in SHARED_DOCS.items():
             doc = doc.replace("    {{" + name + "}}", text)
-        # the budget's numbers are the class's own (``_auto_min_steps``)
+        # the budget's numbers are the class's own (``_auto_min_steps``,
+        # ``_auto_batch_divisor``)
         min_steps = int(getattr(obj, "_auto_min_steps", 600))
         doc = doc.replace("{min_steps}", str(min_steps))
         # 50 rows at the automatic batch of 8 take 7 steps an epoch
         doc = doc.replace("{min_steps_epochs}", str(-(-min_steps // 7)))
+        divisor = int(getattr(obj, "_auto_batch_divisor", 8))
+        doc = doc.replace("{batch_divisor}", str(divisor))
         obj.__doc__ = doc
     return obj

@@ -397,3 +397,19 @@ def test_cuda_fit_survives_pickle_with_both_networks(data):
         restored.score_samples(data[1]), det.score_samples(data[1]), rtol=1e-5
     )
     assert restored.net_.discriminator_.classifier.weight.is_cuda
+
+
+@pytest.mark.parametrize(
+    ("n_rows", "budget"),
+    [
+        # 500 images: batches of 15 (a 32nd); the 10 epochs of 34 steps bind,
+        # stretched over the 400 training rows (13 epochs of 27 steps)
+        (500, (15, 13)),
+        (50, (8, 61)),  # the smallest batch: 300 steps
+        (2048, (64, 13)),  # from 2,048 images on, batches of 64, as before
+        (6000, (64, 13)),  # a Fashion-MNIST class: 10 epochs over all its rows
+    ],
+)
+def test_auto_budget_takes_small_batches_of_small_image_sets(n_rows, budget):
+    det = PuzzleAE()
+    assert det._training_budget(n_rows, int(0.8 * n_rows), images=True) == budget
