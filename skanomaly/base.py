@@ -377,9 +377,7 @@ class BaseDeepDetector(
         batch_size = self.batch_size
         if batch_size == "auto":
             low, high = self._auto_batch_bounds
-            batch_size = int(
-                min(max(n_samples // self._auto_batch_divisor, low), high)
-            )
+            batch_size = int(min(max(n_samples // self._auto_batch_divisor, low), high))
         max_epochs = self.max_epochs
         if max_epochs == "auto":
             max_epochs = self._auto_epochs(n_samples, batch_size, images=images)
