@@ -49,6 +49,7 @@ import torch.nn.functional as F
 
 from benchmarks.suite.tables import fmt, markdown_table, settings_line
 from skanomaly.benchmarking._checkpoint import task_fingerprint
+from skanomaly.detectors._neighbours import KNN_SUFFIX
 
 KEYS = (
     "data",
@@ -136,8 +137,6 @@ def score_flops_per_row(det):
     (a matrix, or a per-feature scale); with the latent-neighbour term
     (``"+knn"``) its own encoder pass and the distances to the training
     codes."""
-    from skanomaly.detectors._neighbours import KNN_SUFFIX
-
     forward = mlp_flops_per_row(det.n_features_in_, det.hidden_dims)
     name = det._resolved_anomaly_score()
     flops = forward
@@ -162,6 +161,11 @@ def best_score_seconds(det, X, repeats=7):
         scores = det.score_samples(X)
         times.append(time.perf_counter() - start)
     return min(times), scores
+
+
+def percent(share):
+    """``56 %``, or ``–`` for a missing value."""
+    return "–" if share is None else f"{100 * share:.0f} %"
 
 
 def scientific(value):
@@ -541,15 +545,6 @@ def duration(seconds):
     return f"{seconds:.1f} s" if seconds < 10 else f"{seconds:.0f} s"
 
 
-def nap_share(row):
-    """NAP alone's scoring share of the peak: its own measurement, or the
-    default's where that was NAP (rows written before both were timed)."""
-    share = row.get("nap_share_of_peak")
-    if share is None and row.get("anomaly_score") == "nap":
-        share = row["score_share_of_peak"]
-    return "–" if share is None else f"{100 * share:.0f} %"
-
-
 def summary(rows):
     """``{detector: default fit seconds on the small images, over DenoisingAE's}``."""
     return {r["detector"]: r["fit_ratio"] for r in rows if r["section"] == "small-fit"}
@@ -594,7 +589,7 @@ def report(experiment, rows, metadata):
                         f"{100 * r['train_share_of_peak']:.0f} %",
                         r.get("anomaly_score", "?"),
                         f"{100 * r['score_share_of_peak']:.0f} %",
-                        nap_share(r),
+                        percent(r.get("nap_share_of_peak")),
                         scientific(r.get("nap_float32_max_relative_error")),
                     ]
                     for r in by["overhead"]
